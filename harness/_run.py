@@ -1,0 +1,140 @@
+"""The run: one harness-owning process, its id, its state directory and its owner tag.
+
+Every process the harness starts carries HARNESS_RUN_ID and HARNESS_RUN_OWNER in its
+environment, so leftovers of a dead run can be found and reaped even after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+RUN_ID_ENV = "HARNESS_RUN_ID"
+RUN_OWNER_ENV = "HARNESS_RUN_OWNER"
+HOME_ENV = "HARNESS_HOME"
+
+
+def state_root() -> Path:
+    """Where runs, port claims and caches live; HARNESS_HOME overrides it."""
+    override = os.environ.get(HOME_ENV)
+    if override:
+        root = Path(override)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(base) / "harness"
+    root.mkdir(parents=True, exist_ok=True)
+    # Unprivileged service users (postgres, pods) need to traverse into their data dirs.
+    root.chmod(0o755)
+    return root
+
+
+def runs_dir() -> Path:
+    path = state_root() / "runs"
+    path.mkdir(exist_ok=True)
+    path.chmod(0o755)
+    return path
+
+
+def cache_dir() -> Path:
+    path = state_root() / "cache"
+    path.mkdir(exist_ok=True)
+    path.chmod(0o755)
+    return path
+
+
+def owner_token(pid: int) -> str:
+    """pid plus its start time, so a recycled pid is not mistaken for a live owner."""
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        started = 0.0
+    return f"{pid}:{started:.2f}"
+
+
+def owner_alive(token: str) -> bool:
+    try:
+        pid_text, started_text = token.split(":", 1)
+        process = psutil.Process(int(pid_text))
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return f"{process.create_time():.2f}" == started_text
+    except (ValueError, psutil.Error):
+        return False
+
+
+@dataclass(frozen=True)
+class Run:
+    """This process' run. Created lazily; a child of a harness process joins its parent's run."""
+
+    id: str
+    owner: str
+    directory: Path
+    owned_here: bool
+
+    def path(self, *parts: str) -> Path:
+        target = self.directory.joinpath(*parts)
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def tag_env(self) -> dict[str, str]:
+        return {RUN_ID_ENV: self.id, RUN_OWNER_ENV: self.owner}
+
+
+_current: Run | None = None
+_lock = threading.Lock()
+
+
+def current_run() -> Run:
+    """The run of this process, created (with its directory and reaper) on first use."""
+    global _current
+    with _lock:
+        if _current is not None and _current.owned_here and not _owner_is_me(_current.owner):
+            _current = None  # we are a fork of the owner: start a run of our own
+        if _current is None:
+            _current = _make_run()
+        return _current
+
+
+def _owner_is_me(token: str) -> bool:
+    return token.split(":", 1)[0] == str(os.getpid())
+
+
+def _make_run() -> Run:
+    inherited_id = os.environ.get(RUN_ID_ENV)
+    inherited_owner = os.environ.get(RUN_OWNER_ENV)
+    if inherited_id and inherited_owner and owner_alive(inherited_owner):
+        directory = runs_dir() / inherited_id
+        directory.mkdir(exist_ok=True)
+        return Run(inherited_id, inherited_owner, directory, owned_here=False)
+    run_id = f"hr{os.getpid()}-{secrets.token_hex(3)}"
+    owner = owner_token(os.getpid())
+    directory = runs_dir() / run_id
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    (directory / "owner.json").write_text(json.dumps({"run_id": run_id, "owner": owner}))
+    run = Run(run_id, owner, directory, owned_here=True)
+    if os.environ.get("HARNESS_NO_REAPER") != "1":
+        from harness import _reaper  # import here: the reaper module imports this one
+
+        _reaper.start_reaper(run)
+    return run
+
+
+def read_owner(run_directory: Path) -> str | None:
+    try:
+        data = json.loads((run_directory / "owner.json").read_text())
+    except (OSError, ValueError):
+        return None
+    owner = data.get("owner")
+    return owner if isinstance(owner, str) else None
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Kubernetes clusters the harness can run scenarios on: the embedded simulator, kind, kubeconfig."""

@@ -1,0 +1,11 @@
+"""The embedded Kubernetes API simulator: a real HTTP API server whose pods are local processes.
+
+Layers, top down (nothing imports upward):
+    __main__.py / server.py   HTTP (aiohttp): auth, routing, discovery, watch streams, logs
+    openapi.py, tables.py     documents and Table views the HTTP layer serves
+    store.py, gc.py           objects, resourceVersions, watch fan-out, deletion and GC
+    strategy.py, patch.py     per-kind defaulting/validation/generation; json/merge/SMP patches
+    registry.py, selectors.py resource types (built-in and CRD) and label/field selectors
+    apierrors.py              ApiError -> metav1.Status
+Store and controllers know nothing of HTTP (the moto split).
+"""
