@@ -8,15 +8,34 @@ from __future__ import annotations
 
 import abc
 import enum
+import importlib
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, ClassVar, Self
 
 from harness._wait import Deadline
+from harness.backends import Backend, resolve_backend
 from harness.errors import HarnessError, TeardownError
 
-__all__ = ["Lifecycle", "Service"]
+__all__ = ["BackendChoice", "Lifecycle", "Service"]
+
+
+class BackendChoice:
+    """Mixin for public service classes: `PostgresService(..., backend="docker")` builds the
+    backend's variant (LocalPostgres, DockerPostgres). Variants are named "module:Class" and
+    imported on first use, so testcontainers is only imported when docker is chosen.
+    Every variant's __init__ accepts and ignores `backend`.
+    """
+
+    _variants: ClassVar[dict[Backend, str]]
+
+    def __new__(cls, *args: Any, backend: str | Backend | None = None, **kwargs: Any) -> Any:
+        if "_variants" in cls.__dict__:
+            module_name, _, class_name = cls._variants[resolve_backend(backend)].partition(":")
+            variant: type = getattr(importlib.import_module(module_name), class_name)
+            return object.__new__(variant)
+        return object.__new__(cls)
 
 
 class Lifecycle(enum.Enum):
