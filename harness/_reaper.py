@@ -114,8 +114,9 @@ class CleanupReport:
         if not (self.runs or self.processes or self.directories or self.port_claims):
             return "nothing to clean"
         return (
-            f"cleaned {len(self.runs)} run(s): {self.processes} process(es) killed, "
-            f"{self.directories} director(y/ies) removed, {self.port_claims} stale port claim(s)"
+            f"cleaned {len(self.runs)} run(s) {' '.join(self.runs)}: "
+            f"{self.processes} process(es) killed, {self.directories} director(y/ies) removed, "
+            f"{self.port_claims} stale port claim(s)"
         )
 
 

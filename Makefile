@@ -1,0 +1,45 @@
+# One-command set-up and test runs. `make scenarios` and `make test` do all the set-up:
+# a virtualenv with the project and its test extras, and the PostgreSQL and Redis binaries.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-deps scenarios test unit lint bench cleanup doctor clean
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	./scripts/ensure-system-deps.sh
+
+scenarios: setup
+	$(BIN)/pytest scenarios/ $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness tests scenarios bench conftest.py
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest -n 2 tests/ scenarios/ $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2 -m "not integration" tests/ $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/services.py
+
+cleanup: $(STAMP)
+	$(BIN)/harness cleanup
+
+doctor: $(STAMP)
+	$(BIN)/harness doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Shared test helpers: tests mirror harness/, integration tests start real servers."""
