@@ -6,4 +6,6 @@ from __future__ import annotations
 import os
 
 # kubectl caches discovery for 6 h per host:port; simulators reuse ports across runs.
-os.environ.setdefault("KUBECACHEDIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "harness-kubecache"))
+os.environ.setdefault(
+    "KUBECACHEDIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "harness-kubecache")
+)

@@ -11,6 +11,7 @@ PostgreSQL warm start to ready <= 0.4 s on the CI machine; goal 0.2 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -20,11 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
+from harness.services.aws import AwsService
+from harness.services.postgres import PostgresService
 
 from harness._reaper import tagged_processes
 from harness._run import current_run
-from harness.services.aws import AwsService
-from harness.services.postgres import PostgresService
 from harness.services.redis import RedisService
 
 
@@ -32,10 +33,8 @@ def _rss_mb() -> float:
     processes = tagged_processes(current_run().id).get(current_run().id, [])
     total = 0
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += process.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 
@@ -49,15 +48,18 @@ def _one_start(factory: Callable[[], Any]) -> tuple[float, float]:
     return elapsed, rss
 
 
-def _measure(name: str, factory: Callable[[], Any], runs: int, cold: Callable[[], None] | None) -> str:
+def _measure(
+    name: str, factory: Callable[[], Any], runs: int, cold: Callable[[], None] | None
+) -> str:
     if cold is not None:
         cold()
     cold_time, cold_rss = _one_start(factory)
     warm = [_one_start(factory) for _ in range(runs)]
     times = [t for t, _ in warm]
     rss = statistics.median(r for _, r in warm)
+    median = statistics.median(times)
     return (
-        f"{name:<12} cold {cold_time * 1000:7.0f} ms   warm median {statistics.median(times) * 1000:6.0f} ms"
+        f"{name:<12} cold {cold_time * 1000:7.0f} ms   warm median {median * 1000:6.0f} ms"
         f" (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, n={runs})"
         f"   RSS {rss:6.1f} MB (cold {cold_rss:.1f})"
     )
@@ -72,7 +74,8 @@ def main() -> int:
         os.environ["HARNESS_HOME"] = tempfile.mkdtemp(prefix="harness-bench-")
 
     current_run()  # the run (and its reaper) is not part of any service's start time
-    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load {load:.2f}, python {sys.version.split()[0]}")
     print(_measure("postgres", PostgresService, args.runs, fresh_cache))
     print(_measure("redis", RedisService, args.runs, None))
     print(_measure("moto (aws)", AwsService, args.runs, None))

@@ -22,10 +22,7 @@ def _cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     from harness._reaper import reap_run, reap_stale
     from harness._run import runs_dir
 
-    if args.run:
-        report = reap_run(args.run, runs_dir() / args.run)
-    else:
-        report = reap_stale()
+    report = reap_run(args.run, runs_dir() / args.run) if args.run else reap_stale()
     console.print(str(report))
     return 0
 
@@ -48,7 +45,9 @@ def _cmd_doctor(args: argparse.Namespace, console: Console) -> int:
     console.print(table)
     failing = [c for c in checks if c.required and c.status is Status.MISSING]
     if failing:
-        console.print(f"{len(failing)} required check(s) missing: {', '.join(c.name for c in failing)}")
+        console.print(
+            f"{len(failing)} required check(s) missing: {', '.join(c.name for c in failing)}"
+        )
         return 1
     console.print("everything the local backend needs is here")
     return 0

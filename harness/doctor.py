@@ -96,7 +96,9 @@ def _postgres_check() -> Check:
 def _binary_check(name: str, binary: str, fix: str, *, required: bool = True) -> Check:
     path = shutil.which(binary)
     if path is None:
-        return Check(name, Status.MISSING if required else Status.WARN, f"{binary} not found", fix, required)
+        return Check(
+            name, Status.MISSING if required else Status.WARN, f"{binary} not found", fix, required
+        )
     version = _version_of([path, "--version"]) or "unknown version"
     return Check(name, Status.OK, f"{version} ({path})", required=required)
 
@@ -117,7 +119,9 @@ def _kubectl_check() -> Check:
     )
     client = _version_of([path, "version", "--client"]) or "unknown"
     usable = [v for v in versions if int(v.split(".")[1]) >= 29]
-    detail = f"{client} ({path})" + (f"; versioned binaries {', '.join(versions)}" if versions else "")
+    detail = f"{client} ({path})" + (
+        f"; versioned binaries {', '.join(versions)}" if versions else ""
+    )
     if versions and not usable:
         return Check("kubectl", Status.MISSING, detail, "the simulator needs kubectl 1.29 or newer")
     return Check("kubectl", Status.OK, detail)
@@ -129,7 +133,9 @@ def _k6_check() -> Check:
     candidates.append(shutil.which("k6") or "")
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
-            return Check("k6", Status.OK, f"{_version_of([candidate, 'version']) or '?'} ({candidate})")
+            return Check(
+                "k6", Status.OK, f"{_version_of([candidate, 'version']) or '?'} ({candidate})"
+            )
     return Check(
         "k6",
         Status.WARN,
@@ -182,7 +188,9 @@ def _privileges_check() -> Check:
     except BinaryNotFoundError as exc:
         return Check("privileges", Status.MISSING, "root, and no unprivileged user", exc.hint)
     assert user is not None
-    return Check("privileges", Status.OK, f"root: servers and pods run as {user.name} (uid {user.uid})")
+    return Check(
+        "privileges", Status.OK, f"root: servers and pods run as {user.name} (uid {user.uid})"
+    )
 
 
 def _docker_check() -> Check:
@@ -190,7 +198,9 @@ def _docker_check() -> Check:
 
     reason = docker_unavailable_reason()
     if reason is None:
-        return Check("docker engine", Status.OK, "answers (the docker backend can run)", required=False)
+        return Check(
+            "docker engine", Status.OK, "answers (the docker backend can run)", required=False
+        )
     return Check(
         "docker engine",
         Status.WARN,

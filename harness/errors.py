@@ -85,7 +85,9 @@ class PortError(HarnessError):
 class ServiceError(HarnessError):
     """A service failed to start, become ready or stop."""
 
-    def __init__(self, message: str, *, service: str, endpoint: str = "", log_tail: str = "") -> None:
+    def __init__(
+        self, message: str, *, service: str, endpoint: str = "", log_tail: str = ""
+    ) -> None:
         self.service = service
         self.endpoint = endpoint
         self.log_tail = log_tail
@@ -117,7 +119,11 @@ class ProcessExitedError(ServiceError):
         self.exit_code = exit_code
         self.waited = waited
         self.log_path = log_path
-        how = f"was killed by signal {-exit_code}" if exit_code < 0 else f"exited with code {exit_code}"
+        how = (
+            f"was killed by signal {-exit_code}"
+            if exit_code < 0
+            else f"exited with code {exit_code}"
+        )
         message = (
             f"{service} at {endpoint or '(no endpoint yet)'} {how} "
             f"{waited:.2f}s after start, before it was ready"

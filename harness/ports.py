@@ -101,7 +101,9 @@ def claim_port(port: int | None = None, host: str = "127.0.0.1") -> PortClaim:
         if port_is_free(candidate, host):
             return PortClaim(host, candidate, lock)
         lock.unlink(missing_ok=True)
-    raise PortError(f"no free port on {host} in {_RANGE[0]}-{_RANGE[1]} after {_ATTEMPTS} tries", host=host)
+    raise PortError(
+        f"no free port on {host} in {_RANGE[0]}-{_RANGE[1]} after {_ATTEMPTS} tries", host=host
+    )
 
 
 def _holder(port: int) -> str:

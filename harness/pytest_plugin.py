@@ -169,7 +169,9 @@ def harness_database_template(harness_postgres: PostgresService) -> str:
 
 @pytest.fixture
 def harness_database(
-    harness_postgres: PostgresService, harness_database_template: str, request: pytest.FixtureRequest
+    harness_postgres: PostgresService,
+    harness_database_template: str,
+    request: pytest.FixtureRequest,
 ) -> Iterator[IsolatedDatabase]:
     name = f"t_{_slug(worker_id(), 8)}_{next(_counter)}_{_slug(request.node.name, 30)}"
     dsn = harness_postgres.create_database(name, template=harness_database_template)

@@ -34,8 +34,11 @@ def test_upload_is_encrypted_with_the_kms_key(harness_aws: Any, harness_bucket: 
     key_id = kms.create_key(Description="uploads")["KeyMetadata"]["KeyId"]
     s3 = harness_aws.client("s3")
     s3.put_object(
-        Bucket=harness_bucket, Key="uploads/a.txt", Body=b"hello",
-        ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id,
+        Bucket=harness_bucket,
+        Key="uploads/a.txt",
+        Body=b"hello",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key_id,
     )
     got = s3.get_object(Bucket=harness_bucket, Key="uploads/a.txt")
     assert got["Body"].read() == b"hello"

@@ -20,5 +20,5 @@ def test_environment_sets_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_backend_is_an_error_not_a_guess() -> None:
-    with pytest.raises(UnknownBackendError, match="'kubernetes'.*local, docker"):
+    with pytest.raises(UnknownBackendError, match=r"'kubernetes'.*local, docker"):
         resolve_backend("kubernetes")

@@ -10,7 +10,9 @@ from harness.doctor import Status, platform_check, run_checks
 
 def test_linux_and_wsl2_are_supported() -> None:
     assert platform_check("Linux", "6.1.0").status is Status.OK
-    wsl = platform_check("Linux", "5.15.90.1-microsoft-standard-WSL2", "Linux version ... microsoft")
+    wsl = platform_check(
+        "Linux", "5.15.90.1-microsoft-standard-WSL2", "Linux version ... microsoft"
+    )
     assert wsl.status is Status.OK and "WSL2" in wsl.detail
 
 
@@ -28,8 +30,15 @@ def test_native_windows_is_refused_with_the_way_out() -> None:
 def test_every_check_that_is_not_ok_says_how_to_fix_it() -> None:
     checks = run_checks()
     names = {c.name for c in checks}
-    assert {"postgresql", "redis-server", "kubectl", "k6", "loopback addresses", "free ports",
-            "privileges"} <= names
+    assert {
+        "postgresql",
+        "redis-server",
+        "kubectl",
+        "k6",
+        "loopback addresses",
+        "free ports",
+        "privileges",
+    } <= names
     for check in checks:
         if check.status is not Status.OK:
             assert check.fix, check

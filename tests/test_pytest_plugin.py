@@ -31,7 +31,7 @@ def test_report_header_names_the_backend(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["harness backend: local"])
 
 
-ISOLATION_TESTS = '''
+ISOLATION_TESTS = """
 import pytest
 
 @pytest.mark.parametrize("n", range(4))
@@ -51,9 +51,9 @@ def test_bucket_is_new_and_empty(harness_bucket, harness_aws, n):
     s3 = harness_aws.client("s3")
     assert s3.list_objects_v2(Bucket=harness_bucket)["KeyCount"] == 0
     s3.put_object(Bucket=harness_bucket, Key="k", Body=b"x")
-'''
+"""
 
-SEEDED_TEMPLATE = '''
+SEEDED_TEMPLATE = """
 import pytest
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,7 @@ def harness_database_template(harness_postgres):
         conn.execute("CREATE TABLE seeded (n int)")
         conn.execute("INSERT INTO seeded VALUES (-1)")
     return name
-'''
+"""
 
 
 @pytest.mark.integration

@@ -78,7 +78,9 @@ def test_cleanup_reaps_dead_runs_without_a_reaper(
     _wait_gone(run_id, directory, timeout=5)
 
 
-def test_cleanup_leaves_live_runs_alone(home_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cleanup_leaves_live_runs_alone(
+    home_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     owner, run_id, directory = _start_owner(home_env)
     try:
         monkeypatch.setenv("HARNESS_HOME", home_env["HARNESS_HOME"])
@@ -135,8 +137,12 @@ def test_sigkilled_pytest_run_leaves_nothing_after_harness_cleanup(
     run.send_signal(signal.SIGKILL)
     run.wait()
     cleanup = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "cleanup"], env=home_env, capture_output=True,
-        text=True, timeout=60, check=True,
+        [sys.executable, "-m", "harness.cli", "cleanup"],
+        env=home_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     _wait_gone(run_id, Path(directory), timeout=15)
     assert not [p for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -15,8 +15,17 @@ from harness.errors import ProcessExitedError, ReadinessTimeout
 
 def test_returns_first_truthy_result() -> None:
     calls = iter([None, 0, "ready"])
-    assert wait_until(lambda: next(calls), deadline=Deadline.after(2), service="s",
-                      endpoint="e", condition="c", interval=0.001) == "ready"
+    assert (
+        wait_until(
+            lambda: next(calls),
+            deadline=Deadline.after(2),
+            service="s",
+            endpoint="e",
+            condition="c",
+            interval=0.001,
+        )
+        == "ready"
+    )
 
 
 def test_timeout_carries_the_last_error() -> None:
@@ -24,20 +33,32 @@ def test_timeout_carries_the_last_error() -> None:
         raise ConnectionRefusedError("nobody home")
 
     with pytest.raises(ReadinessTimeout) as info:
-        wait_until(check, deadline=Deadline.after(0.1), service="svc", endpoint="127.0.0.1:9",
-                   condition="TCP accepts")
+        wait_until(
+            check,
+            deadline=Deadline.after(0.1),
+            service="svc",
+            endpoint="127.0.0.1:9",
+            condition="TCP accepts",
+        )
     assert "nobody home" in str(info.value) and info.value.waited >= 0.1
 
 
 def test_dead_process_is_reported_at_once_with_exit_code(tmp_path: Path) -> None:
     process = ManagedProcess(
-        "failing", [sys.executable, "-c", "print('boom on stdout'); raise SystemExit(7)"],
+        "failing",
+        [sys.executable, "-c", "print('boom on stdout'); raise SystemExit(7)"],
         log_path=tmp_path / "failing.log",
     ).start()
     started = time.monotonic()
     with pytest.raises(ProcessExitedError) as info:
-        wait_until(lambda: None, deadline=Deadline.after(30), service="failing",
-                   endpoint="127.0.0.1:1", condition="never", process=process)
+        wait_until(
+            lambda: None,
+            deadline=Deadline.after(30),
+            service="failing",
+            endpoint="127.0.0.1:1",
+            condition="never",
+            process=process,
+        )
     assert time.monotonic() - started < 10  # far below the 30 s deadline
     assert info.value.exit_code == 7
     assert "boom on stdout" in str(info.value)

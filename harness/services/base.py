@@ -6,7 +6,6 @@ even when one fails and then reports them all.
 
 from __future__ import annotations
 
-import abc
 import enum
 import importlib
 import threading
@@ -45,7 +44,7 @@ class Lifecycle(enum.Enum):
     STOPPED = "stopped"
 
 
-class Service(abc.ABC):
+class Service:
     """Base of PostgresService, RedisService, AwsService and the cluster services."""
 
     #: what the service is called in errors and logs
@@ -58,23 +57,25 @@ class Service(abc.ABC):
         self._lifecycle_lock = threading.RLock()
 
     # -- what a concrete service implements -------------------------------------------
-    @abc.abstractmethod
+    # Not abc.abstractmethod: public classes such as PostgresService are instantiated
+    # (BackendChoice builds the backend's variant), and type checkers must allow that.
     def _start(self, deadline: Deadline) -> None:
         """Start the service and register finalizers with `self.on_stop` as things come up."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def wait_ready(self, deadline: Deadline | None = None) -> None:
         """Block until the service answers, or raise a ReadinessTimeout / ProcessExitedError."""
+        raise NotImplementedError
 
     @property
-    @abc.abstractmethod
     def endpoint(self) -> str:
         """host:port (or the equivalent) clients connect to."""
+        raise NotImplementedError
 
     @property
-    @abc.abstractmethod
     def url(self) -> str:
         """A connection URL a client library accepts."""
+        raise NotImplementedError
 
     # -- the contract --------------------------------------------------------------------
     def on_stop(self, what: str, finalizer: Callable[[], object]) -> None:
