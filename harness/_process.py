@@ -12,6 +12,7 @@ import contextlib
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -20,10 +21,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from harness._run import current_run
 from harness.errors import BinaryNotFoundError, ServiceError
 
-__all__ = ["ManagedProcess", "ServiceUser", "read_tail", "service_user"]
+__all__ = [
+    "ManagedProcess",
+    "ServiceUser",
+    "reachable_by",
+    "read_tail",
+    "record_pid",
+    "recorded_processes",
+    "service_user",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,24 @@ def service_user(preferred: Sequence[str] = ("postgres", "nobody")) -> ServiceUs
     )
 
 
+def reachable_by(path: Path, user: ServiceUser) -> bool:
+    """Whether `user` can traverse every directory down to `path` (by mode bits, not ACLs)."""
+    for directory in [path, *path.parents]:
+        try:
+            info = directory.stat()
+        except OSError:
+            return False
+        if info.st_uid == user.uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid == user.gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
 def read_tail(path: Path, lines: int = 20, max_bytes: int = 16384) -> str:
     try:
         with path.open("rb") as handle:
@@ -66,6 +95,32 @@ def read_tail(path: Path, lines: int = 20, max_bytes: int = 16384) -> str:
         return ""
     text = data.decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def record_pid(pid: int) -> Path | None:
+    """Note a started process in the run directory. Servers that rewrite their process
+    title (redis, postgres) can clobber /proc/<pid>/environ and with it the run tag; the
+    reaper then still finds them by this record (pid plus start time, against pid reuse)."""
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+    record = current_run().path("pids") / str(pid)
+    record.write_text(f"{started:.2f}")
+    return record
+
+
+def recorded_processes(run_directory: Path) -> list[psutil.Process]:
+    """The still-running processes recorded by `record_pid` in a run directory."""
+    found = []
+    for record in (run_directory / "pids").glob("*"):
+        try:
+            process = psutil.Process(int(record.name))
+            if f"{process.create_time():.2f}" == record.read_text().strip():
+                found.append(process)
+        except (ValueError, OSError, psutil.Error):
+            continue
+    return found
 
 
 _live: weakref.WeakSet[ManagedProcess] = weakref.WeakSet()
@@ -94,6 +149,7 @@ class ManagedProcess:
         self.user = user
         self.stop_signal = stop_signal
         self._popen: subprocess.Popen[bytes] | None = None
+        self._record: Path | None = None
         self.started_at = 0.0
 
     @property
@@ -128,6 +184,7 @@ class ManagedProcess:
         finally:
             log.close()
         self.started_at = time.monotonic()
+        self._record = record_pid(self._popen.pid)
         with _live_lock:
             _live.add(self)
         return self
@@ -165,6 +222,8 @@ class ManagedProcess:
             self.signal_group(signal.SIGKILL)
             return popen.returncode
         finally:
+            if self._record is not None:
+                self._record.unlink(missing_ok=True)
             with _live_lock:
                 _live.discard(self)
 

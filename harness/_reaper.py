@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from harness._process import recorded_processes
 from harness._run import (
     RUN_ID_ENV,
     RUN_OWNER_ENV,
@@ -120,9 +121,21 @@ class CleanupReport:
         )
 
 
+def _run_processes(
+    run_id: str, directory: Path | None, tagged: list[psutil.Process]
+) -> list[psutil.Process]:
+    """Tagged processes plus those recorded in the run directory, without duplicates."""
+    by_pid = {p.pid: p for p in tagged}
+    if directory is not None and directory.is_dir():
+        for process in recorded_processes(directory):
+            by_pid.setdefault(process.pid, process)
+    by_pid.pop(os.getpid(), None)
+    return list(by_pid.values())
+
+
 def reap_run(run_id: str, directory: Path | None, grace: float = 3.0) -> CleanupReport:
     report = CleanupReport(runs=[run_id])
-    processes = tagged_processes(run_id).get(run_id, [])
+    processes = _run_processes(run_id, directory, tagged_processes(run_id).get(run_id, []))
     report.processes = len(processes)
     if processes:
         _kill(processes, grace)
@@ -141,10 +154,7 @@ def reap_stale(grace: float = 3.0) -> CleanupReport:
         owners = {_owner_of(p) for p in processes} - {None}
         if not any(owner_alive(owner) for owner in owners if owner):
             dead[run_id] = processes
-    for run_id, processes in dead.items():
-        report.runs.append(run_id)
-        report.processes += len(processes)
-        _kill(processes, grace)
+    dead_directories: list[Path] = []
     for directory in runs_dir().iterdir():
         if not directory.is_dir():
             continue
@@ -155,8 +165,16 @@ def reap_stale(grace: float = 3.0) -> CleanupReport:
             continue  # being created right now
         if directory.name in by_run and directory.name not in dead:
             continue
-        if directory.name not in report.runs:
-            report.runs.append(directory.name)
+        dead_directories.append(directory)
+        dead[directory.name] = _run_processes(
+            directory.name, directory, dead.get(directory.name, [])
+        )
+    for run_id, processes in dead.items():
+        report.runs.append(run_id)
+        report.processes += len(processes)
+        if processes:
+            _kill(processes, grace)
+    for directory in dead_directories:
         remove_tree(directory)
         report.directories += 1
     ports = state_root() / "ports"

@@ -22,10 +22,14 @@ HOME_ENV = "HARNESS_HOME"
 
 
 def state_root() -> Path:
-    """Where runs, port claims and caches live; HARNESS_HOME overrides it."""
+    """Where runs, port claims and caches live: HARNESS_HOME, else ~/.cache/harness, or
+    /var/tmp/harness for root (whose home the unprivileged server user cannot enter)."""
     override = os.environ.get(HOME_ENV)
     if override:
         root = Path(override)
+    elif os.geteuid() == 0:
+        # Servers drop to an unprivileged user, which cannot enter root's 0700 home.
+        root = Path("/var/tmp/harness")
     else:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         root = Path(base) / "harness"
