@@ -27,10 +27,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/pytest -n 2 tests/ scenarios/ $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup tests/ scenarios/ $(PYTEST_ARGS)
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 -m "not integration" tests/ $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not integration" tests/ $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/services.py

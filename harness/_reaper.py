@@ -27,7 +27,8 @@ from harness._run import (
     owner_alive,
     read_owner,
     remove_tree,
-    runs_dir,
+    run_directories,
+    scratch_root,
     state_root,
 )
 
@@ -139,9 +140,12 @@ def reap_run(run_id: str, directory: Path | None, grace: float = 3.0) -> Cleanup
     report.processes = len(processes)
     if processes:
         _kill(processes, grace)
-    if directory is not None and directory.exists():
-        remove_tree(directory)
-        report.directories += 1
+    scratch = scratch_root()
+    folders = [directory, scratch / "runs" / run_id if scratch else None]
+    for folder in folders:
+        if folder is not None and folder.exists():
+            remove_tree(folder)
+            report.directories += 1
     return report
 
 
@@ -155,9 +159,7 @@ def reap_stale(grace: float = 3.0) -> CleanupReport:
         if not any(owner_alive(owner) for owner in owners if owner):
             dead[run_id] = processes
     dead_directories: list[Path] = []
-    for directory in runs_dir().iterdir():
-        if not directory.is_dir():
-            continue
+    for directory in run_directories():
         owner = read_owner(directory)
         if owner is not None and owner_alive(owner):
             continue

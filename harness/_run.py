@@ -53,6 +53,37 @@ def cache_dir() -> Path:
     return path
 
 
+SCRATCH_BASE = Path("/dev/shm")
+SCRATCH_MIN_FREE = 512 * 1024 * 1024  # a container's 64 MB /dev/shm is not enough
+
+
+def scratch_root(base: Path | None = None) -> Path | None:
+    """A tmpfs folder for data that need not survive (database data directories), or None
+    where /dev/shm is missing, not writable or short of room. Run folders in it carry an
+    owner.json like the state root's, and the reaper removes them the same way."""
+    base = SCRATCH_BASE if base is None else base
+    try:
+        fs = os.statvfs(base)
+    except OSError:
+        return None
+    if not os.access(base, os.W_OK | os.X_OK) or fs.f_bavail * fs.f_frsize < SCRATCH_MIN_FREE:
+        return None
+    root = base / f"harness-{os.geteuid()}"
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    (root / "runs").chmod(0o755)
+    return root
+
+
+def run_directories() -> list[Path]:
+    """Every run folder: in the state root and in the scratch root."""
+    folders = [p for p in runs_dir().iterdir() if p.is_dir()]
+    scratch = scratch_root()
+    if scratch is not None:
+        folders.extend(p for p in (scratch / "runs").iterdir() if p.is_dir())
+    return folders
+
+
 def owner_token(pid: int) -> str:
     """pid plus its start time, so a recycled pid is not mistaken for a live owner."""
     try:
@@ -84,6 +115,20 @@ class Run:
 
     def path(self, *parts: str) -> Path:
         target = self.directory.joinpath(*parts)
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def scratch(self, *parts: str) -> Path | None:
+        """A folder of this run on tmpfs (see scratch_root), or None where there is none."""
+        root = scratch_root()
+        if root is None:
+            return None
+        folder = root / "runs" / self.id
+        if not folder.is_dir():
+            folder.mkdir(mode=0o755, exist_ok=True)
+            folder.chmod(0o755)
+            (folder / "owner.json").write_text(json.dumps({"run_id": self.id, "owner": self.owner}))
+        target = folder.joinpath(*parts)
         target.mkdir(parents=True, exist_ok=True)
         return target
 

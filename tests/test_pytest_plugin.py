@@ -7,6 +7,12 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def _no_stale_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inner sessions would reap dead runs that tests/test_reaper.py is looking at.
+    monkeypatch.setenv("HARNESS_SKIP_STALE_CLEANUP", "1")
+
+
 def test_unknown_backend_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest("--harness-backend=kind")

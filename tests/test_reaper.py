@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from harness._reaper import reap_stale, tagged_processes
+
+# Cleanup reaps every dead run on the machine, so tests that make dead runs or clean them
+# share one xdist worker (make test runs --dist loadgroup): none reaps another's on purpose.
+pytestmark = pytest.mark.xdist_group("reaper")
 
 # An owner that starts two tagged server-like processes, reports, then waits to be killed.
 OWNER = textwrap.dedent(
@@ -49,10 +56,15 @@ def _wait_gone(run_id: str, directory: Path, timeout: float) -> None:
 
 
 @pytest.fixture
-def home_env(tmp_path: Path) -> dict[str, str]:
+def home_env() -> Iterator[dict[str, str]]:
+    # Not under tmp_path: pytest's 0700 temp root is out of reach of the unprivileged
+    # server user when the tests run as root.
+    home = Path(tempfile.mkdtemp(prefix="harness-test-home-", dir="/var/tmp"))
+    home.chmod(0o755)
     env = dict(os.environ)
-    env["HARNESS_HOME"] = str(tmp_path / "home")
-    return env
+    env["HARNESS_HOME"] = str(home)
+    yield env
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_reaper_cleans_up_after_a_sigkilled_owner(home_env: dict[str, str]) -> None:
@@ -122,12 +134,14 @@ def test_sigkilled_pytest_run_leaves_nothing_after_harness_cleanup(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(tmp_path / "inner.log").open("w"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120
     while not marker.exists():
-        assert run.poll() is None, "the inner pytest run ended before its services were up"
+        assert run.poll() is None, "the inner pytest run ended early:\n" + (
+            tmp_path / "inner.log"
+        ).read_text()[-3000:]
         assert time.monotonic() < deadline, "services did not come up in 120 s"
         time.sleep(0.1)
     run_id, directory = marker.read_text().split()

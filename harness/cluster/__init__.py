@@ -1,1 +1,1 @@
-"""Kubernetes clusters the harness can run scenarios on: the embedded simulator, kind, kubeconfig."""
+"""Kubernetes clusters for scenarios: the embedded simulator, kind, an existing kubeconfig."""

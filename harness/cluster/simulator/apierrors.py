@@ -10,7 +10,7 @@ __all__ = ["ApiError", "Cause", "already_exists", "conflict", "gone", "invalid",
 
 @dataclass(frozen=True)
 class Cause:
-    """One field cause of a 422 Invalid (reason like FieldValueRequired, field like spec.selector)."""
+    """One field cause of a 422 Invalid: a reason (FieldValueRequired), a message, a field."""
 
     reason: str
     message: str
@@ -64,12 +64,19 @@ def _resource(group: str, plural: str) -> str:
 
 
 def not_found(group: str, plural: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{_resource(group, plural)} "{name}" not found', group, plural, name)
+    return ApiError(
+        404, "NotFound", f'{_resource(group, plural)} "{name}" not found', group, plural, name
+    )
 
 
 def already_exists(group: str, plural: str, name: str) -> ApiError:
     return ApiError(
-        409, "AlreadyExists", f'{_resource(group, plural)} "{name}" already exists', group, plural, name
+        409,
+        "AlreadyExists",
+        f'{_resource(group, plural)} "{name}" already exists',
+        group,
+        plural,
+        name,
     )
 
 
@@ -78,7 +85,8 @@ def conflict(group: str, plural: str, name: str) -> ApiError:
         409,
         "Conflict",
         f'Operation cannot be fulfilled on {_resource(group, plural)} "{name}": '
-        "the object has been modified; please apply your changes to the latest version and try again",
+        "the object has been modified; please apply your changes to the latest version and "
+        "try again",
         group,
         plural,
         name,
@@ -90,7 +98,9 @@ def invalid(group: str, kind: str, plural: str, name: str, causes: list[Cause]) 
     qualified = f"{kind}.{group}" if group else kind
     parts = [f"{c.field}: {c.message}" for c in causes]
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
-    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {joined}', group, kind, name, causes)
+    return ApiError(
+        422, "Invalid", f'{qualified} "{name}" is invalid: {joined}', group, kind, name, causes
+    )
 
 
 def gone(message: str) -> ApiError:

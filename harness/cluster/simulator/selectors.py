@@ -19,6 +19,7 @@ CONTRACT:
     FieldSelector.empty -> bool
     FieldSelector.exact(field) -> str | None        e.g. exact("metadata.name") for index use
     selectable_fields(obj, kind) -> dict[str, str]  the field set a field selector sees
+    label_key_errors(key) / label_value_errors(value) -> list[str]   upstream's messages
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from typing import Any, Final
 
 from harness.cluster.simulator.apierrors import ApiError
 
-__all__ = ["FieldSelector", "LabelSelector", "Requirement", "selectable_fields"]
+__all__ = [
+    "FieldSelector",
+    "LabelSelector",
+    "Requirement",
+    "label_key_errors",
+    "label_value_errors",
+    "selectable_fields",
+]
 
 
 def _bad_request(message: str) -> ApiError:
@@ -109,7 +117,9 @@ def label_value_errors(value: str) -> list[str]:
     if len(value) > 63:
         errors.append("must be no more than 63 characters")
     if not _LABEL_VALUE_RE.fullmatch(value):
-        errors.append(_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+        errors.append(
+            _regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345")
+        )
     return errors
 
 
@@ -187,7 +197,9 @@ class Requirement:
                     )
         else:
             supported = ", ".join(f'"{op}"' for op in _ALL_OPERATORS)
-            errors.append(f'operator: Unsupported value: "{operator}": supported values: {supported}')
+            errors.append(
+                f'operator: Unsupported value: "{operator}": supported values: {supported}'
+            )
         for index, value in enumerate(values):
             if value_errors := label_value_errors(value):
                 errors.append(_invalid(f"values[{index}][{key}]", value, value_errors))
@@ -320,7 +332,9 @@ class _LabelParser:
             if token == "END":
                 return requirements
             if token not in ("IDENTIFIER", "NOT"):
-                raise _bad_request(f"found '{literal}', expected: !, identifier, or 'end of string'")
+                raise _bad_request(
+                    f"found '{literal}', expected: !, identifier, or 'end of string'"
+                )
             try:
                 requirements.append(self._requirement())
             except ApiError as error:
@@ -345,11 +359,9 @@ class _LabelParser:
         key = literal
         if key_errors := label_key_errors(key):
             raise _bad_request(_invalid("<nil>", key, key_errors))
-        if self._peek()[0] in ("END", "COMMA"):
+        if operator == DOES_NOT_EXIST or self._peek()[0] in ("END", "COMMA"):
+            # "!key=value" ends the requirement at "key"; the caller then rejects "=".
             return Requirement.build(key, operator or EXISTS, ())
-        if operator == DOES_NOT_EXIST:
-            # "!key=value": upstream falls through to parseOperator, which rejects it.
-            pass
         token, literal = self._take(values=False)
         if token not in _OPERATOR_TOKENS:
             expected = ", ".join(("in", "notin", "=", "==", "!=", "gt", "lt"))
@@ -491,9 +503,10 @@ class LabelSelector:
     def exact(self, key: str) -> str | None:
         for requirement in self._requirements or ():
             if requirement.key == key:
-                if requirement.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(
-                    requirement.values
-                ) == 1:
+                if (
+                    requirement.operator in (EQUALS, DOUBLE_EQUALS, IN)
+                    and len(requirement.values) == 1
+                ):
                     return requirement.values[0]
                 return None
         return None
@@ -633,17 +646,13 @@ def _unescape(value: str, selector: str) -> str:
     for char in value:
         if escaped:
             if char not in "\\,=":
-                raise _bad_request(
-                    f"invalid field selector: '{selector}': invalid escape sequence"
-                )
+                raise _bad_request(f"invalid field selector: '{selector}': invalid escape sequence")
             out.append(char)
             escaped = False
         elif char == "\\":
             escaped = True
         elif char in ",=":
-            raise _bad_request(
-                f"invalid field selector: '{selector}': unescaped '{char}' in value"
-            )
+            raise _bad_request(f"invalid field selector: '{selector}': unescaped '{char}' in value")
         else:
             out.append(char)
     if escaped:
