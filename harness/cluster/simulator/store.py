@@ -89,7 +89,7 @@ from harness.cluster.simulator.apierrors import ApiError, Cause
 from harness.cluster.simulator.patch import apply_patch
 from harness.cluster.simulator.registry import Registry, ResourceType
 from harness.cluster.simulator.selectors import FieldSelector, LabelSelector
-from harness.cluster.simulator.strategy import strategy_for
+from harness.cluster.simulator.strategy import ServiceAllocator, strategy_for
 
 __all__ = [
     "Deletion",
@@ -394,6 +394,8 @@ class Store:
         self._by_uid: dict[str, tuple[_Key, _Loc]] = {}
         self._dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
         self._random = random.SystemRandom()
+        # ClusterIPs and node ports belong to this store, as upstream's to its apiserver.
+        self._allocator = ServiceAllocator()
 
     @property
     def resource_version(self) -> int:
@@ -537,7 +539,7 @@ class Store:
             # rest.BeforeCreate: deletion fields cleared, strategy first, then system fields.
             meta.pop("deletionTimestamp", None)
             meta.pop("deletionGracePeriodSeconds", None)
-            strategy = strategy_for(rt)
+            strategy = strategy_for(rt, allocator=self._allocator)
             strategy.prepare_for_create(new)
             meta = new["metadata"]
             meta["uid"] = str(uuid.uuid4())
@@ -548,6 +550,7 @@ class Store:
             if generated:
                 meta["name"] = self._generate_name(str(meta["generateName"]))
             self._validate(rt, strategy.validate(new), new)
+            strategy.canonicalize(new)
             name = str(meta["name"])
             bucket = self._buckets.get(rt.key)
             attempts = _GENERATE_NAME_ATTEMPTS if generated else 1
@@ -642,7 +645,7 @@ class Store:
                 rt.plural,
                 name,
             )
-        strategy = strategy_for(rt)
+        strategy = strategy_for(rt, allocator=self._allocator)
         if subresource == "finalize":
             finalizers = (new.get("spec") or {}).get("finalizers")
             new = deep_copy(old)
@@ -1181,6 +1184,7 @@ class Store:
         uid = str(_meta(stored).get("uid"))
         self._by_uid.pop(uid, None)
         self._index_owners(uid, _owner_uids(stored), set())
+        strategy_for(rt, allocator=self._allocator).released(stored)
         self._emit(_Record(self._rv, DELETED, rt.key, rt, gone, stored))
         if rt.key == _CRDS:
             self._drop_custom_resources(stored)

@@ -906,3 +906,25 @@ def test_crd_delete_removes_custom_resources_and_unregisters(store: Store) -> No
 def test_dry_run_crd_create_registers_nothing(store: Store) -> None:
     store.create(CRDS, None, widget_crd(), dry_run=True)
     assert store.registry.lookup("example.com", "v1", "widgets") is None
+
+
+def test_deleted_service_frees_its_cluster_ip_for_others() -> None:
+    # The service REST allocator releases the ClusterIP when the Service is removed: until
+    # then another Service asking for that address is refused.
+    store = Store(Registry.builtin())
+    services = Registry.builtin().lookup("", "v1", "services")
+    assert services is not None
+    store.create(NAMESPACES, None, {"metadata": {"name": "ipns"}})
+
+    def service(name: str, ip: str | None = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"ports": [{"port": 80}]}
+        if ip:
+            spec["clusterIP"] = ip
+        return {"metadata": {"name": name}, "spec": spec}
+
+    taken = store.create(services, "ipns", service("a"))["spec"]["clusterIP"]
+    with pytest.raises(ApiError) as refused:
+        store.create(services, "ipns", service("b", taken))
+    assert refused.value.code == 422 and "already allocated" in refused.value.message
+    store.delete(services, "ipns", "a")
+    assert store.create(services, "ipns", service("b", taken))["spec"]["clusterIP"] == taken
