@@ -21,11 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
-from harness.services.aws import AwsService
-from harness.services.postgres import PostgresService
 
 from harness._reaper import tagged_processes
 from harness._run import current_run
+from harness.services.aws import AwsService
+from harness.services.postgres import PostgresService
 from harness.services.redis import RedisService
 
 
