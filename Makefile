@@ -23,7 +23,7 @@ scenarios: setup
 	$(BIN)/pytest scenarios/ $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check harness tests scenarios bench conftest.py
+	$(BIN)/ruff check harness tests scenarios bench fixtures conftest.py
 	$(BIN)/mypy
 
 test: setup lint
