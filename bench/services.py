@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -70,8 +71,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
+    homes: list[str] = []
+
     def fresh_cache() -> None:
-        os.environ["HARNESS_HOME"] = tempfile.mkdtemp(prefix="harness-bench-")
+        homes.append(tempfile.mkdtemp(prefix="harness-bench-", dir="/var/tmp"))
+        os.chmod(homes[-1], 0o755)  # the unprivileged server user must get in
+        os.environ["HARNESS_HOME"] = homes[-1]
 
     current_run()  # the run (and its reaper) is not part of any service's start time
     load = os.getloadavg()[0]
@@ -79,6 +84,8 @@ def main() -> int:
     print(_measure("postgres", PostgresService, args.runs, fresh_cache))
     print(_measure("redis", RedisService, args.runs, None))
     print(_measure("moto (aws)", AwsService, args.runs, None))
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
     return 0
 
 
