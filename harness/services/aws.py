@@ -22,7 +22,7 @@ from harness._wait import Deadline, wait_until
 from harness.backends import Backend
 from harness.errors import HarnessError, ServiceError
 from harness.ports import claim_port
-from harness.services._docker import require_docker
+from harness.services._docker import require_docker, wait_for_container
 from harness.services.base import BackendChoice, Service
 
 if TYPE_CHECKING:
@@ -382,27 +382,14 @@ class DockerAws(AwsService):
         self._endpoint_url = container.get_url()
 
     def _wait(self, check: Callable[[], object], deadline: Deadline, condition: str) -> None:
-        try:
-            wait_until(
-                check,
-                deadline=deadline,
-                service=self.label,
-                endpoint=self.endpoint,
-                condition=condition,
-            )
-        except ServiceError as exc:
-            exc.add_note(f"container log tail:\n{self._log_tail()}")
-            raise
-
-    def _log_tail(self, lines: int = 20) -> str:
-        if self.container is None:
-            return ""
-        try:
-            stdout, stderr = self.container.get_logs()
-        except Exception as exc:  # diagnostics only
-            return f"(no container logs: {exc})"
-        text = (stdout + stderr).decode("utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        wait_for_container(
+            check,
+            container=self.container,
+            deadline=deadline,
+            service=self.label,
+            endpoint=self.endpoint,
+            condition=condition,
+        )
 
     def reset(self) -> None:
         """LocalStack's POST /_localstack/state/reset: every service's state."""

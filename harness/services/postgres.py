@@ -35,7 +35,7 @@ from harness._wait import Deadline, wait_until
 from harness.backends import Backend
 from harness.errors import BinaryNotFoundError, ConfigurationError, HarnessError, ServiceError
 from harness.ports import claim_port
-from harness.services._docker import require_docker
+from harness.services._docker import container_logs, require_docker
 from harness.services.base import BackendChoice, Lifecycle, Service
 
 __all__ = [
@@ -1265,7 +1265,4 @@ class DockerPostgres(PostgresService):
         self._port = int(container.get_exposed_port(5432))
 
     def logs(self) -> str:
-        if self._container is None:
-            return ""
-        stdout, stderr = self._container.get_logs()
-        return (bytes(stdout) + bytes(stderr)).decode(errors="replace")
+        return container_logs(self._container)

@@ -20,9 +20,9 @@ from harness._process import ManagedProcess, ServiceUser, reachable_by, service_
 from harness._run import current_run
 from harness._wait import Deadline, wait_until
 from harness.backends import Backend
-from harness.errors import BinaryNotFoundError, ConfigurationError, HarnessError, ServiceError
+from harness.errors import BinaryNotFoundError, ConfigurationError, HarnessError
 from harness.ports import claim_port
-from harness.services._docker import require_docker
+from harness.services._docker import require_docker, wait_for_container
 from harness.services.base import BackendChoice, Lifecycle, Service
 
 if TYPE_CHECKING:
@@ -478,24 +478,11 @@ class DockerRedis(RedisService):
             self._start_replica(replica, deadline)
 
     def _wait(self, check: Callable[[], object], deadline: Deadline, condition: str) -> None:
-        try:
-            wait_until(
-                check,
-                deadline=deadline,
-                service=self.label,
-                endpoint=self.endpoint,
-                condition=condition,
-            )
-        except ServiceError as exc:
-            exc.add_note(f"container log tail:\n{self._log_tail()}")
-            raise
-
-    def _log_tail(self, lines: int = 20) -> str:
-        if self.container is None:
-            return ""
-        try:
-            stdout, stderr = self.container.get_logs()
-        except Exception as exc:  # diagnostics only
-            return f"(no container logs: {exc})"
-        text = (stdout + stderr).decode("utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        wait_for_container(
+            check,
+            container=self.container,
+            deadline=deadline,
+            service=self.label,
+            endpoint=self.endpoint,
+            condition=condition,
+        )
