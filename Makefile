@@ -5,10 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
+APP_STAMP := fixtures/app/node_modules/.installed
 
-.PHONY: setup system-deps scenarios test unit lint bench cleanup doctor clean
+.PHONY: setup system-deps app-deps scenarios test unit lint bench cleanup doctor clean
 
-setup: $(STAMP) system-deps
+setup: $(STAMP) system-deps app-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,13 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	./scripts/ensure-system-deps.sh
+
+# The Node.js app the simulator deploys (fixtures/app): exactly what its lock file says.
+app-deps: $(APP_STAMP)
+
+$(APP_STAMP): fixtures/app/package.json fixtures/app/package-lock.json
+	cd fixtures/app && npm ci --no-audit --no-fund
+	touch $(APP_STAMP)
 
 scenarios: setup
 	$(BIN)/pytest scenarios/ $(PYTEST_ARGS)
