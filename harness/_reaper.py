@@ -29,8 +29,8 @@ from harness._run import (
     remove_tree,
     run_directories,
     scratch_root,
-    state_root,
 )
+from harness.ports import claim_locks
 
 if TYPE_CHECKING:
     from harness._run import Run
@@ -118,7 +118,7 @@ class CleanupReport:
         return (
             f"cleaned {len(self.runs)} run(s) {' '.join(self.runs)}: "
             f"{self.processes} process(es) killed, {self.directories} director(y/ies) removed, "
-            f"{self.port_claims} stale port claim(s)"
+            f"{self.port_claims} stale port or slot claim(s)"
         )
 
 
@@ -179,14 +179,12 @@ def reap_stale(grace: float = 3.0) -> CleanupReport:
     for directory in dead_directories:
         remove_tree(directory)
         report.directories += 1
-    ports = state_root() / "ports"
-    if ports.is_dir():
-        for lock in ports.glob("*.lock"):
-            with contextlib.suppress(OSError):
-                holder = lock.read_text().strip()
-                if holder and not owner_alive(holder):
-                    lock.unlink()
-                    report.port_claims += 1
+    for lock in claim_locks():
+        with contextlib.suppress(OSError):
+            holder = lock.read_text().strip()
+            if holder and not owner_alive(holder):
+                lock.unlink()
+                report.port_claims += 1
     return report
 
 

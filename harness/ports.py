@@ -11,22 +11,38 @@ import errno
 import os
 import random
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness._run import owner_alive, owner_token, state_root
+from harness._run import owner_alive, owner_token
 from harness.errors import PortError
 
-__all__ = ["PortClaim", "claim_port", "port_is_free"]
+__all__ = [
+    "PortClaim",
+    "SlotClaim",
+    "claim_locks",
+    "claim_port",
+    "claim_slot",
+    "port_is_free",
+]
 
 # Below Linux' ephemeral range (32768-60999), so outgoing connections do not take them.
 _RANGE = (20000, 32000)
 _ATTEMPTS = 200
 
 
-def _locks_dir() -> Path:
-    path = state_root() / "ports"
+def _locks_dir(kind: str = "ports") -> Path:
+    """Claims are machine-wide (ports and addresses are), so they live in the system temp
+    folder, not under HARNESS_HOME, which differs between runs and tests."""
+    root = Path(tempfile.gettempdir()) / "harness-claims"
+    root.mkdir(exist_ok=True)
+    with contextlib.suppress(PermissionError):
+        root.chmod(0o1777)  # like /tmp: every user may claim, none may steal
+    path = root / kind
     path.mkdir(exist_ok=True)
+    with contextlib.suppress(PermissionError):
+        path.chmod(0o1777)
     return path
 
 
@@ -120,3 +136,35 @@ def _holder(port: int) -> str:
         if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM, None):
             return ""
     return ""
+
+
+def claim_locks() -> list[Path]:
+    """Every claim file of every kind (for `harness cleanup`)."""
+    root = _locks_dir().parent
+    return sorted(root.glob("*/*.lock"))
+
+
+@dataclass
+class SlotClaim:
+    """One of `count` numbered slots of a kind, e.g. the address blocks of a cluster."""
+
+    kind: str
+    index: int
+    _lock: Path = field(repr=False)
+
+    def release(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._lock.unlink()
+
+
+def claim_slot(kind: str, count: int) -> SlotClaim:
+    """The lowest free slot of `kind` in range(count), claimed like a port."""
+    locks = _locks_dir(kind)
+    for index in range(count):
+        lock = locks / f"{index}.lock"
+        if _try_lock(lock):
+            return SlotClaim(kind, index, lock)
+    raise PortError(
+        f"all {count} {kind} slots are taken by running processes; stop some (harness cleanup "
+        "removes those of dead runs)"
+    )

@@ -71,3 +71,32 @@ def test_parallel_processes_never_share_a_port() -> None:
         out, _ = proc.communicate(timeout=60)
         ports.extend(int(p) for p in out.split())
     assert len(ports) == 160 == len(set(ports))
+
+
+def test_slots_are_handed_out_lowest_first_and_never_twice() -> None:
+    from harness.ports import claim_slot
+
+    first = claim_slot("test-slots", 64)
+    second = claim_slot("test-slots", 64)
+    try:
+        assert first.index != second.index
+        assert {first.index, second.index} <= set(range(64))
+    finally:
+        first.release()
+    third = claim_slot("test-slots", 64)
+    try:
+        assert third.index == first.index  # a released slot is free again
+    finally:
+        third.release()
+        second.release()
+
+
+def test_all_slots_taken_is_a_clear_error() -> None:
+    from harness.ports import claim_slot
+
+    only = claim_slot("test-one-slot", 1)
+    try:
+        with pytest.raises(PortError, match="all 1 test-one-slot slots are taken"):
+            claim_slot("test-one-slot", 1)
+    finally:
+        only.release()

@@ -177,12 +177,27 @@ class SimulatedCluster(Service):
         bookmark_interval: float | None = None,
         watch_history: int | None = None,
         access_log: bool = False,
+        config_file: str | Path | None = None,
+        time_scale: float | None = None,
+        node_count: int | None = None,
+        zones: Sequence[str] | None = None,
+        controllers: bool = True,
+        agents: bool = True,
     ) -> None:
         """`port`: a fixed port (PortError when taken), else a free one; `kubectl`: the
         binary `kubectl()` runs (default: the one matching the server's minor version, as a
         kubectl dispatcher picks, else the newest >= 1.29); `bookmark_interval` and
-        `watch_history` tune watch BOOKMARK frequency and the 410 window (tests)."""
+        `watch_history` tune watch BOOKMARK frequency and the 410 window (tests);
+        `config_file` (a TOML with [tool.harness]), `time_scale` and `node_count` set up the
+        cluster (config.py); `controllers` and `agents` False serve a bare API server."""
         super().__init__()
+        self._config_file = Path(config_file).resolve() if config_file is not None else None
+        self._time_scale = time_scale
+        self._node_count = node_count
+        self._zones = tuple(zones) if zones else None
+        self._controllers = controllers
+        self._agents = agents
+        self._ready_line = False
         self.name = name
         self._requested_port = port
         self._kubectl_choice = kubectl
@@ -236,6 +251,11 @@ class SimulatedCluster(Service):
         return self.directory / "pod-logs"
 
     @property
+    def agents_log_path(self) -> Path:
+        """The node agents' process log (scheduler, kubelets, proxy)."""
+        return self.directory / "agents.log"
+
+    @property
     def kube_cache_dir(self) -> Path:
         return self.directory / "kubecache"
 
@@ -274,6 +294,18 @@ class SimulatedCluster(Service):
             argv += ["--watch-history", str(self._watch_history)]
         if self._access_log:
             argv.append("--access-log")
+        if self._config_file is not None:
+            argv += ["--config", str(self._config_file)]
+        if self._time_scale is not None:
+            argv += ["--time-scale", repr(self._time_scale)]
+        if self._node_count is not None:
+            argv += ["--node-count", str(self._node_count)]
+        if self._zones:
+            argv += ["--zones", ",".join(self._zones)]
+        if not self._controllers:
+            argv.append("--no-controllers")
+        if not self._agents:
+            argv.append("--no-agents")
         self.process = ManagedProcess(
             self.label, argv, log_path=self.log_path, env={"PYTHONUNBUFFERED": "1"}
         )
@@ -291,11 +323,17 @@ class SimulatedCluster(Service):
             deadline=deadline,
             service=self.label,
             endpoint=self.endpoint,
-            condition="GET /readyz answered 200 (the kubeconfig is written by then)",
+            condition=(
+                "GET /readyz answered 200 and the simulator printed its ready line (after the "
+                "node agents reported ready)"
+            ),
             process=self.process,
             interval=0.01,
             max_interval=0.1,
-            hint=f"the simulator's log is {self.log_path}",
+            hint=(
+                f"the simulator's log is {self.log_path}; the node agents' log is "
+                f"{self.agents_log_path}"
+            ),
         )
         self._token = read_kubeconfig(self.kubeconfig, CONTEXT_NAME).token
 
@@ -311,7 +349,17 @@ class SimulatedCluster(Service):
                 raise ServiceError(f"/readyz answered {response.status}", service=self.label)
         finally:
             connection.close()
-        return self.kubeconfig.exists()
+        return self.kubeconfig.exists() and self._printed_ready()
+
+    def _printed_ready(self) -> bool:
+        """The ready line comes after the node agents are ready (when they run)."""
+        if not self._ready_line:
+            try:
+                with self.log_path.open("rb") as handle:
+                    self._ready_line = any(line.startswith(b"simulator ready ") for line in handle)
+            except OSError:
+                return False
+        return self._ready_line
 
     # -- clients ---------------------------------------------------------------------------
     def api_client(self) -> Any:

@@ -52,10 +52,10 @@ class NodeSpec:
 
 
 def node_specs(config: ClusterConfig) -> list[NodeSpec]:
-    """node-1..node-N, spread round-robin over the zones; node i's pods get the i-th /16 of
-    the pod block (127.16.0.0/16, 127.17.0.0/16, ...)."""
+    """node-1..node-N, spread round-robin over the zones; node i's pods get the i-th /24 of
+    the pod block (127.16.0.0/24, 127.16.1.0/24, ... on slot 0)."""
     nodes = list(ipaddress.ip_network(config.node_cidr).hosts())
-    pod_blocks = list(ipaddress.ip_network(config.pod_cidr).subnets(new_prefix=16))
+    pod_blocks = list(ipaddress.ip_network(config.pod_cidr).subnets(new_prefix=24))
     if config.node_count > min(len(nodes), len(pod_blocks)):
         raise ValueError(f"at most {min(len(nodes), len(pod_blocks))} nodes fit the address blocks")
     return [

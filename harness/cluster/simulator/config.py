@@ -14,13 +14,27 @@ from typing import Any
 
 from harness.errors import ConfigurationError
 
-__all__ = ["ClusterConfig", "TimeScale", "load_config"]
+__all__ = ["CLUSTER_SLOTS", "ClusterConfig", "TimeScale", "load_config"]
 
-# Address blocks inside 127.0.0.0/8 (Linux routes all of it to lo). Disjoint on purpose.
-NODE_CIDR = "127.0.10.0/24"  # simulated nodes' InternalIP
-POD_CIDR = "127.16.0.0/12"  # pod IPs, one per pod: 127.16.0.1 - 127.31.255.254
-SERVICE_CIDR = "127.96.0.0/12"  # ClusterIPs (strategy.ServiceAllocator's default)
-LOAD_BALANCER_CIDR = "127.250.0.0/16"  # the ALB stand-in addresses of LoadBalancer Services
+# Address blocks inside 127.0.0.0/8 (Linux routes all of it to lo), disjoint on purpose.
+# Several clusters run at once (pytest-xdist workers), so each claims a slot k and gets
+# its own blocks: nodes 127.0.(10+k).0/24, pods 127.(16+k).0.0/16 (a /24 per node),
+# ClusterIPs 127.(96+k).0.0/16, load balancers 127.250.k.0/24.
+CLUSTER_SLOTS = 16
+
+
+def _blocks(slot: int) -> tuple[str, str, str, str]:
+    if not 0 <= slot < CLUSTER_SLOTS:
+        raise ConfigurationError(f"cluster slot {slot} is out of range 0-{CLUSTER_SLOTS - 1}")
+    return (
+        f"127.0.{10 + slot}.0/24",
+        f"127.{16 + slot}.0.0/16",
+        f"127.{96 + slot}.0.0/16",
+        f"127.250.{slot}.0/24",
+    )
+
+
+NODE_CIDR, POD_CIDR, SERVICE_CIDR, LOAD_BALANCER_CIDR = _blocks(0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,13 @@ class ClusterConfig:
         name = image.split("@", 1)[0]
         last = name.rsplit("/", 1)[-1]
         return last.split(":", 1)[1] if ":" in last else "latest"
+
+    def in_slot(self, slot: int) -> ClusterConfig:
+        """The same settings on cluster slot `slot`'s address blocks."""
+        node, pod, service, balancer = _blocks(slot)
+        return replace(
+            self, node_cidr=node, pod_cidr=pod, service_cidr=service, load_balancer_cidr=balancer
+        )
 
     def with_overrides(self, **changes: Any) -> ClusterConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -49,6 +49,7 @@ _SUBRESOURCE_VERBS: Mapping[str, tuple[str, ...]] = {
     "scale": ("get", "patch", "update"),
     "log": ("get",),
     "finalize": ("update",),
+    "binding": ("create",),
 }
 
 
@@ -163,7 +164,14 @@ def _builtin_types() -> list[ResourceType]:
             verbs=_NO_COLLECTION_DELETE,
         ),
         _rt("", "Node", "nodes", namespaced=False, short=("no",), subresources=("status",)),
-        _rt("", "Pod", "pods", short=("po",), categories=("all",), subresources=("status", "log")),
+        _rt(
+            "",
+            "Pod",
+            "pods",
+            short=("po",),
+            categories=("all",),
+            subresources=("status", "log", "binding"),
+        ),
         _rt("", "Secret", "secrets"),
         _rt("", "ServiceAccount", "serviceaccounts", short=("sa",)),
         _rt(
@@ -438,6 +446,8 @@ def _subresource_entry(rt: ResourceType, sub: str) -> dict[str, Any]:
     }
     if sub == "scale":
         entry.update(group="autoscaling", version="v1", kind="Scale")
+    elif sub == "binding":
+        entry["kind"] = "Binding"
     else:
         entry["kind"] = rt.kind
     entry["verbs"] = list(_SUBRESOURCE_VERBS.get(sub, ("get",)))

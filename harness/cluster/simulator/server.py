@@ -593,6 +593,10 @@ class ApiServer:
             return await self._logs(request, target)
         if target.subresource == "scale":
             return await self._scale(request, target)
+        if target.subresource == "binding":
+            if method != "POST":
+                raise self._method_not_allowed()
+            return await self._bind(request, target)
         if target.name is None:
             if method == "GET":
                 return self._list(request, target)
@@ -831,6 +835,49 @@ class ApiServer:
             status = 201
         headers = self._warnings(rt, patched) if target.subresource is None else None
         return _json_response(self._render_one(request, rt, patched), status, headers)
+
+    async def _bind(self, request: web.Request, target: Target) -> web.Response:
+        """POST pods/<name>/binding (BindingREST.Create): a v1 Binding naming a Node."""
+        assert target.name is not None and target.namespace is not None
+        body = await self._read_object(request)
+        meta: JSON = body["metadata"] if isinstance(body.get("metadata"), dict) else {}
+        if (meta.get("name") or target.name) != target.name:
+            raise _bad_request("name in URL does not match name in Binding object")
+        bound: JSON = body["target"] if isinstance(body.get("target"), dict) else {}
+        causes: list[Cause] = []
+        if bound.get("kind") not in (None, "", "Node"):
+            causes.append(
+                Cause(
+                    "FieldValueNotSupported",
+                    f'Unsupported value: "{bound.get("kind")}": supported values: "Node", ""',
+                    "target.kind",
+                )
+            )
+        if not bound.get("name"):
+            causes.append(Cause("FieldValueRequired", "Required value", "target.name"))
+        if causes:
+            raise invalid("", "Binding", "bindings", target.name, causes)
+        annotations: JSON = meta.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise _bad_request("metadata.annotations must be an object")
+        self.store.bind(
+            target.namespace,
+            target.name,
+            str(bound["name"]),
+            uid=str(meta["uid"]) if meta.get("uid") else None,
+            annotations={str(k): str(v) for k, v in annotations.items()},
+            dry_run=_dry_run(request.query.getall("dryRun", [])),
+        )
+        return _json_response(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "code": 201,
+            },
+            201,
+        )
 
     async def _delete_options(self, request: web.Request) -> JSON:
         raw = await request.read()

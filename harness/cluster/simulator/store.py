@@ -58,6 +58,9 @@ must not block (the HTTP layer hands events to its event loop with call_soon_thr
         k8s.io/initial-events-end; False: only events after N (or from now).
         Objects leaving the selector arrive as DELETED, entering as ADDED.
     .subscribe(notify) -> Watch                    every event of every type (controllers, GC)
+    .bind(namespace, name, node_name, *, uid=None, annotations=None, dry_run=False) -> dict
+        pods/binding: sets spec.nodeName and PodScheduled=True; 409 Conflict when the pod is
+        already assigned ('pod x is already assigned to node "y"'), deleting or gated.
 
     For the garbage collector and the namespace controller:
     .get_by_uid(uid) -> (rt, obj) | None
@@ -381,6 +384,7 @@ class Store:
         *,
         history_size: int = 10_000,
         clock: Callable[[], datetime] | None = None,
+        service_cidr: str | None = None,
     ) -> None:
         self.registry = registry
         self._lock = threading.RLock()
@@ -395,7 +399,7 @@ class Store:
         self._dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
         self._random = random.SystemRandom()
         # ClusterIPs and node ports belong to this store, as upstream's to its apiserver.
-        self._allocator = ServiceAllocator()
+        self._allocator = ServiceAllocator(service_cidr) if service_cidr else ServiceAllocator()
 
     @property
     def resource_version(self) -> int:
@@ -601,6 +605,74 @@ class Store:
                 raise _bad_request("the patch did not produce an object")
             self._check_type(rt, patched)
             return self._update_locked(rt, namespace, name, patched, subresource, dry_run)
+
+    def bind(
+        self,
+        namespace: str,
+        name: str,
+        node_name: str,
+        *,
+        uid: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        """pods/binding (BindingREST.setPodHostAndAnnotations): set spec.nodeName once, merge
+        the Binding's annotations, and set PodScheduled=True; 409 when already bound, being
+        deleted or gated."""
+        rt = self.registry.lookup("", "v1", "pods")
+        assert rt is not None
+        with self._lock:
+            loc = self._loc(rt, namespace, name)
+            stored = self._stored(rt, namespace, name)
+            meta = _meta(stored)
+            spec = stored.get("spec") or {}
+            reason = ""
+            if uid and uid != meta.get("uid"):
+                reason = (
+                    f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                    f"{meta.get('uid')}"
+                )
+            elif meta.get("deletionTimestamp"):
+                reason = f"pod {name} is being deleted, cannot be assigned to a host"
+            elif spec.get("nodeName"):
+                reason = f'pod {name} is already assigned to node "{spec["nodeName"]}"'
+            elif spec.get("schedulingGates"):
+                reason = f"pod {name} has non-empty .spec.schedulingGates"
+            if reason:
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on pods/binding "{name}": {reason}',
+                    "",
+                    "pods/binding",
+                    name,
+                )
+            new = deep_copy(stored)
+            new.setdefault("spec", {})["nodeName"] = node_name
+            if annotations:
+                new["metadata"].setdefault("annotations", {}).update(annotations)
+            conditions = new.setdefault("status", {}).setdefault("conditions", [])
+            current = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+            if current is None:
+                conditions.append(
+                    {
+                        "type": "PodScheduled",
+                        "status": "True",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": _rfc3339(self._clock()),
+                    }
+                )
+            elif current.get("status") != "True":
+                # podutil.UpdatePodCondition: a status change moves lastTransitionTime; the
+                # reason and message of the unschedulable attempt go.
+                current.pop("reason", None)
+                current.pop("message", None)
+                current["status"] = "True"
+                current["lastTransitionTime"] = _rfc3339(self._clock())
+            if dry_run:
+                return _shown(new, rt)
+            self._write(rt, loc, new, MODIFIED, stored)
+            return _shown(new, rt)
 
     def _update_locked(
         self,

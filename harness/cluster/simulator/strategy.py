@@ -30,6 +30,7 @@ from fractions import Fraction
 from typing import Any, Final
 
 from harness.cluster.simulator.apierrors import ApiError, Cause
+from harness.cluster.simulator.config import SERVICE_CIDR
 from harness.cluster.simulator.registry import ResourceType
 from harness.cluster.simulator.selectors import (
     LabelSelector,
@@ -1181,7 +1182,7 @@ class ServiceAllocator:
     """
 
     def __init__(
-        self, cidr: str = "127.96.0.0/12", node_ports: tuple[int, int] = (30000, 32767)
+        self, cidr: str = SERVICE_CIDR, node_ports: tuple[int, int] = (30000, 32767)
     ) -> None:
         self.network = ipaddress.IPv4Network(cidr)
         self.node_port_range = node_ports

@@ -803,3 +803,66 @@ def test_python_client_optimistic_concurrency_conflict(core: Any) -> None:
         core.replace_namespaced_config_map("py-occ", "default", created)
     assert caught.value.status == 409
     assert json.loads(caught.value.body or "{}")["reason"] == "Conflict"
+
+
+# -- pods/binding (the scheduler's write) ---------------------------------------------------
+def _binding(pod: str, node: str, kind: str = "Node") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": pod},
+        "target": {"kind": kind, "name": node},
+    }
+
+
+@pytest.mark.integration
+def test_binding_sets_node_name_and_pod_scheduled(api: Api) -> None:
+    assert api.request("POST", f"{NS}/pods", _pod("bind-1", ["app"], node=None))[0] == 201
+    status, _, body = api.request("POST", f"{NS}/pods/bind-1/binding", _binding("bind-1", "n1"))
+    assert status == 201
+    assert body["kind"] == "Status" and body["status"] == "Success"
+    pod = api.request("GET", f"{NS}/pods/bind-1")[2]
+    assert pod["spec"]["nodeName"] == "n1"
+    scheduled = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert len(scheduled) == 1 and scheduled[0]["status"] == "True"
+    assert scheduled[0]["lastTransitionTime"]
+
+
+@pytest.mark.integration
+def test_binding_an_assigned_pod_is_a_conflict(api: Api) -> None:
+    assert api.request("POST", f"{NS}/pods", _pod("bind-2", ["app"], node="n1"))[0] == 201
+    status, _, body = api.request("POST", f"{NS}/pods/bind-2/binding", _binding("bind-2", "n2"))
+    assert status == 409
+    assert body["reason"] == "Conflict"
+    assert body["message"] == (
+        'Operation cannot be fulfilled on pods/binding "bind-2": pod bind-2 is already '
+        'assigned to node "n1"'
+    )
+    assert body["details"] == {"name": "bind-2", "kind": "pods/binding"}
+    assert api.request("GET", f"{NS}/pods/bind-2")[2]["spec"]["nodeName"] == "n1"
+
+
+@pytest.mark.integration
+def test_binding_errors_and_discovery(api: Api) -> None:
+    assert api.request("POST", f"{NS}/pods", _pod("bind-3", ["app"], node=None))[0] == 201
+    assert api.request("POST", f"{NS}/pods/nope/binding", _binding("nope", "n1"))[0] == 404
+    assert api.request("POST", f"{NS}/pods/bind-3/binding", _binding("other", "n1"))[0] == 400
+    status, _, body = api.request(
+        "POST", f"{NS}/pods/bind-3/binding", _binding("bind-3", "n1", "Pod")
+    )
+    assert status == 422 and body["details"]["causes"][0]["field"] == "target.kind"
+    assert api.request("GET", f"{NS}/pods/bind-3/binding")[0] == 405
+    assert (
+        api.request("POST", f"{NS}/pods/bind-3/binding?dryRun=All", _binding("bind-3", "n1"))[0]
+        == 201
+    )
+    assert "nodeName" not in api.request("GET", f"{NS}/pods/bind-3")[2]["spec"]
+    resources = api.request("GET", "/api/v1")[2]["resources"]
+    binding = next(r for r in resources if r["name"] == "pods/binding")
+    assert binding == {
+        "name": "pods/binding",
+        "singularName": "",
+        "namespaced": True,
+        "kind": "Binding",
+        "verbs": ["create"],
+    }
