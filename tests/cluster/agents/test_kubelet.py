@@ -24,11 +24,12 @@ import psutil
 import pytest
 
 from harness._process import reachable_by, service_user
-from harness.cluster.agents.agent import NodeSpec
+from harness.cluster.agents.agent import NodeSpec, node_specs
 from harness.cluster.agents.client import api_client
 from harness.cluster.agents.kubelet import Kubelet, PodAddressPool
 from harness.cluster.simulated import SimulatedCluster
-from harness.cluster.simulator.config import ClusterConfig, TimeScale
+from harness.cluster.simulator.config import CLUSTER_SLOTS, ClusterConfig, TimeScale
+from harness.ports import claim_slot
 
 JSON = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,6 +64,7 @@ class KubeletThread:
     def __init__(
         self, cluster: SimulatedCluster, node: NodeSpec, config: ClusterConfig, state: Path
     ):
+        self.spec = node
         self.loop = asyncio.new_event_loop()
         self.stop_event: asyncio.Event | None = None
         self.kubelet: Kubelet | None = None
@@ -126,19 +128,24 @@ def cluster() -> Iterator[SimulatedCluster]:
 
 
 @pytest.fixture(scope="module")
-def config() -> ClusterConfig:
-    return ClusterConfig(
+def config() -> Iterator[ClusterConfig]:
+    # Address blocks of a slot of our own, so parallel workers' pods never share an address.
+    slot = claim_slot("cluster", CLUSTER_SLOTS)
+    yield ClusterConfig(
         time_scale=TimeScale(SCALE),
         images={"webapp": [_pod_python(), "fixtures/images/webapp.py"]},
         base_dir=ROOT,
-    )
+        node_count=2,
+        zones=("zone-a", "zone-b"),
+    ).in_slot(slot.index)
+    slot.release()
 
 
 @pytest.fixture(scope="module")
 def node(
     cluster: SimulatedCluster, config: ClusterConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KubeletThread]:
-    spec = NodeSpec("node-1", "zone-a", "127.0.10.1", "127.16.0.0/16")
+    spec = node_specs(config)[0]
     runner = KubeletThread(cluster, spec, config, tmp_path_factory.mktemp("kubelet-state")).start()
     yield runner
     runner.stop()
@@ -256,7 +263,7 @@ def test_node_is_registered_with_labels_addresses_and_version(
     assert labels["kubernetes.io/os"] == "linux"
     assert labels["topology.kubernetes.io/zone"] == "zone-a"
     addresses = {a["type"]: a["address"] for a in found["status"]["addresses"]}
-    assert addresses == {"InternalIP": "127.0.10.1", "Hostname": "node-1"}
+    assert addresses == {"InternalIP": node.spec.address, "Hostname": "node-1"}
     assert found["status"]["nodeInfo"]["kubeletVersion"].startswith("v1.")
     assert {"cpu", "memory", "pods"} <= set(found["status"]["allocatable"])
     ready = next(c for c in found["status"]["conditions"] if c["type"] == "Ready")
@@ -281,8 +288,8 @@ def test_pod_becomes_ready_with_its_own_ip_and_logs(
         "Ready", lambda: (p := _get(client, name)) and _condition(p, "Ready") == "True" and p
     )
     status = pod["status"]
-    assert ipaddress.ip_address(status["podIP"]) in ipaddress.ip_network("127.16.0.0/16")
-    assert status["hostIP"] == "127.0.10.1" and status["phase"] == "Running"
+    assert ipaddress.ip_address(status["podIP"]) in ipaddress.ip_network(node.spec.pod_cidr)
+    assert status["hostIP"] == node.spec.address and status["phase"] == "Running"
     assert _condition(pod, "ContainersReady") == "True"
     assert _container(pod)["ready"] is True and _container(pod)["started"] is True
     import urllib.request
@@ -505,7 +512,7 @@ def test_pod_sees_the_namespace_hosts_file_as_etc_hosts(
 def test_no_process_is_left_after_the_kubelet_stops_and_a_new_one_restarts_the_pod(
     cluster: SimulatedCluster, config: ClusterConfig, client: Client, tmp_path: Path
 ) -> None:
-    spec = NodeSpec("node-2", "zone-b", "127.0.10.2", "127.17.0.0/16")
+    spec = node_specs(config)[1]
     first = KubeletThread(cluster, spec, config, tmp_path).start()
     name = _name("survivor")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import random
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -33,7 +34,8 @@ from harness.cluster.agents.proxy import (
     _ServiceView,
     _SliceView,
 )
-from harness.cluster.simulator.config import ClusterConfig, TimeScale
+from harness.cluster.simulator.config import CLUSTER_SLOTS, ClusterConfig, TimeScale
+from harness.ports import claim_slot
 
 P = ParamSpec("P")
 TOKEN = "proxy-test-token-not-secret"
@@ -159,6 +161,12 @@ def test_load_balancer_addresses_are_stable_and_prefer_what_status_shows() -> No
 class Api:
     url: str
     kubeconfig: Path
+    blocks: ClusterConfig  # this module's own cluster slot: no collision with parallel workers
+
+    def address(self, cidr: str) -> str:
+        """A random address of one of the slot's blocks."""
+        network = ipaddress.IPv4Network(getattr(self.blocks, cidr))
+        return str(network[random.randint(2, network.num_addresses - 2)])
 
     def client(self) -> AsyncClient:
         return api_client(self.kubeconfig, field_manager="kube-proxy")
@@ -174,7 +182,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     from harness.cluster.simulator.store import Store
 
     directory = tmp_path_factory.mktemp("proxy-api")
-    store = Store(Registry.builtin())
+    slot = claim_slot("cluster", CLUSTER_SLOTS)
+    blocks = ClusterConfig().in_slot(slot.index)
+    store = Store(Registry.builtin(), service_cidr=blocks.service_cidr)
     bootstrap(store)
     server = ApiServer(store, ServerConfig(token=TOKEN, logs_dir=directory))
     loop = asyncio.new_event_loop()
@@ -201,18 +211,19 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     assert started.wait(10)
     url = f"http://127.0.0.1:{holder['port']}"
     kubeconfig = write_kubeconfig(directory / "kubeconfig", KubeconfigEntry(url, TOKEN))
-    yield Api(url, kubeconfig)
+    yield Api(url, kubeconfig, blocks)
     asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+    slot.release()
 
 
 class Pod:
     """A stand-in pod on its own loopback address: answers each line with its name."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, api: Api) -> None:
         self.name = name
-        self.address = f"127.17.{octet()}.{octet()}"
+        self.address = api.address("pod_cidr")
         self.port = 0
         self.server: asyncio.Server | None = None
 
@@ -284,7 +295,9 @@ def slice_body(
     }
 
 
-def service_body(name: str, kind: str = "ClusterIP", selector: str = "blue") -> dict[str, Any]:
+def service_body(
+    api: Api, name: str, kind: str = "ClusterIP", selector: str = "blue"
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -292,7 +305,7 @@ def service_body(name: str, kind: str = "ClusterIP", selector: str = "blue") -> 
         "spec": {
             "type": kind,
             # a ClusterIP of our own choosing, so parallel workers' proxies never collide
-            "clusterIP": f"127.{random.randint(96, 111)}.{octet()}.{octet()}",
+            "clusterIP": api.address("service_cidr"),
             "selector": {"app": name, "colour": selector},
             "ports": [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}],
         },
@@ -313,14 +326,12 @@ class RunningProxy:
 
 
 async def start_proxy(api: Api, state_dir: Path, propagation: float = 0.0) -> RunningProxy:
-    node = NodeSpec(
-        "node-1", "zone-a", f"127.0.{random.randint(11, 250)}.{octet()}", "127.16.0.0/16"
-    )
+    node = NodeSpec("node-1", "zone-a", api.address("node_cidr"), api.blocks.pod_cidr)
     config = ClusterConfig(
         time_scale=TimeScale(0.5),
         endpoint_propagation_delay=propagation * 2,  # real = kube seconds x 0.5
         deregistration_delay=0.2,
-        load_balancer_cidr=f"127.250.{octet()}.0/24",
+        load_balancer_cidr=api.blocks.load_balancer_cidr,
     )
     client = api.client()
     proxy = ServiceProxy(client, config, [node], state_dir)
@@ -335,9 +346,9 @@ async def start_proxy(api: Api, state_dir: Path, propagation: float = 0.0) -> Ru
 async def test_traffic_to_the_cluster_ip_and_load_balancer_reaches_the_pods(
     api: Api, tmp_path: Path
 ) -> None:
-    pod = await Pod("blue-1").start()
+    pod = await Pod("blue-1", api).start()
     client = api.client()
-    svc = await client.create(as_service(service_body("shop", "LoadBalancer")))
+    svc = await client.create(as_service(service_body(api, "shop", "LoadBalancer")))
     await client.create(as_slice(slice_body("shop-1", "shop", [pod])))
     assert svc.spec is not None and svc.spec.clusterIP and svc.spec.ports
     ip = svc.spec.clusterIP
@@ -390,12 +401,12 @@ async def test_traffic_to_the_cluster_ip_and_load_balancer_reaches_the_pods(
 async def test_a_selector_switch_moves_new_connections_after_the_delay(
     api: Api, tmp_path: Path
 ) -> None:
-    blue, green = await Pod("blue").start(), await Pod("green").start()
+    blue, green = await Pod("blue", api).start(), await Pod("green", api).start()
     green.port = blue.port  # one targetPort for both colours, as with real pods
     green.close()
     green.server = await asyncio.start_server(green._serve, green.address, blue.port)
     client = api.client()
-    svc = await client.create(as_service(service_body("switch")))
+    svc = await client.create(as_service(service_body(api, "switch")))
     assert svc.spec is not None and svc.spec.clusterIP
     ip = svc.spec.clusterIP
     await client.create(as_slice(slice_body("switch-1", "switch", [blue])))
