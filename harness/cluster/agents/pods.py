@@ -609,34 +609,60 @@ def _readable_by(path: Path, user: ServiceUser, want: int) -> bool:
 
 def check_runnable(
     argv: Sequence[str], env: Mapping[str, str], cwd: Path, user: ServiceUser | None
-) -> None:
-    """ContainerStartError when the program is missing, or the pod's user cannot run it or read
-    a script the argv names (the harness runs pods as an unprivileged user when it is root)."""
+) -> list[str]:
+    """The argv to exec, its program resolved on PATH as exec would resolve it for the pod's
+    user (entries that user may not execute are skipped, as execvp skips EACCES: root's
+    pyenv shims, say). ContainerStartError when the program is missing, or the pod's user
+    cannot run it or read a script the argv names (pods run unprivileged when we are root)."""
     program = argv[0]
-    found = shutil.which(program, path=env.get("PATH", os.defpath)) if "/" not in program else None
-    if "/" in program:
-        candidate = (cwd / program) if not os.path.isabs(program) else Path(program)
-        found = str(candidate) if candidate.exists() else None
-    if found is None:
-        raise ContainerStartError(f'exec: "{program}": executable file not found in $PATH')
-    if user is None:
-        return
     hint = (
         f"the harness runs pods as user {user.name} (uid {user.uid}) because it runs as root; "
         "make the file and every directory above it readable by others (chmod o+rX), "
         "or point the image at a copy that is, e.g. under /usr/local or /opt"
+        if user is not None
+        else ""
     )
-    real = Path(os.path.realpath(found))
-    if not _readable_by(real, user, os.R_OK | os.X_OK) and not _readable_by(real, user, os.X_OK):
-        raise ContainerStartError(f"{found} cannot be executed by the pod's user: {hint}")
-    for arg in argv[1:]:
-        if arg.startswith("-") or ("/" not in arg and not arg.endswith((".py", ".js", ".sh"))):
-            continue
-        candidate = Path(arg) if os.path.isabs(arg) else cwd / arg
-        if candidate.is_file() and not _readable_by(
-            Path(os.path.realpath(candidate)), user, os.R_OK
-        ):
-            raise ContainerStartError(f"{candidate} is not readable by the pod's user: {hint}")
+    if "/" in program:
+        candidate = (cwd / program) if not os.path.isabs(program) else Path(program)
+        if not candidate.exists():
+            raise ContainerStartError(f'exec: "{program}": no such file or directory')
+        found = str(candidate)
+        if user is not None and not _runnable_by(Path(os.path.realpath(found)), user):
+            raise ContainerStartError(f"{found} cannot be executed by the pod's user: {hint}")
+    else:
+        path = env.get("PATH", os.defpath)
+        candidates = [
+            c
+            for entry in path.split(os.pathsep)
+            if entry and (c := shutil.which(program, path=entry)) is not None
+        ]
+        if not candidates:
+            raise ContainerStartError(f'exec: "{program}": executable file not found in $PATH')
+        usable = [
+            c
+            for c in candidates
+            if user is None or _runnable_by(Path(os.path.realpath(c)), user)
+        ]
+        if not usable:
+            raise ContainerStartError(
+                f"{candidates[0]} cannot be executed by the pod's user, and no other "
+                f'"{program}" on PATH can: {hint}'
+            )
+        found = usable[0]
+    if user is not None:
+        for arg in argv[1:]:
+            if arg.startswith("-") or ("/" not in arg and not arg.endswith((".py", ".js", ".sh"))):
+                continue
+            candidate = Path(arg) if os.path.isabs(arg) else cwd / arg
+            if candidate.is_file() and not _readable_by(
+                Path(os.path.realpath(candidate)), user, os.R_OK
+            ):
+                raise ContainerStartError(f"{candidate} is not readable by the pod's user: {hint}")
+    return [found if "/" not in program else program, *argv[1:]]
+
+
+def _runnable_by(path: Path, user: ServiceUser) -> bool:
+    return _readable_by(path, user, os.R_OK | os.X_OK) or _readable_by(path, user, os.X_OK)
 
 
 # -- one container run -------------------------------------------------------------------------
@@ -1154,7 +1180,7 @@ class PodRuntime:
             self._event("Warning", "Failed", "Error: ErrImagePull", container)
             return None
         try:
-            check_runnable(argv, env, self.ctx.config.base_dir, user)
+            argv = check_runnable(argv, env, self.ctx.config.base_dir, user)
         except ContainerStartError as error:
             return self._prepare_failed(container, "CreateContainerError", str(error))
         self._event(

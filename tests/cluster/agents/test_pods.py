@@ -345,3 +345,34 @@ def test_sandbox_argv_isolates_and_cleans_the_environment(monkeypatch: pytest.Mo
     assert plain.process_user() == user
     exec_argv, exec_user = isolated.exec_argv(1234, ["cat", "/tmp/x"])
     assert exec_argv[:5] == ["nsenter", "--target", "1234", "--mount", "--"] and exec_user is None
+
+
+def test_program_is_resolved_on_path_as_the_pod_user_would_exec_it() -> None:
+    # execvp skips PATH entries the user may not execute (EACCES) and takes the next one:
+    # root's pyenv shims under a 0700 home must not shadow /usr/bin for an unprivileged pod.
+    import shutil as _shutil
+    import tempfile
+
+    from harness._process import ServiceUser
+    from harness.cluster.agents.pods import ContainerStartError, check_runnable
+
+    base = Path(tempfile.mkdtemp(prefix="harness-path-", dir="/var/tmp"))
+    try:
+        base.chmod(0o755)
+        private, public = base / "private", base / "public"
+        for folder, mode in ((private, 0o700), (public, 0o755)):
+            folder.mkdir()
+            program = folder / "tool"
+            program.write_text("#!/bin/sh\n")
+            program.chmod(0o755)
+            folder.chmod(mode)
+        pod_user = ServiceUser("pod", 54321, 54321, "/")
+        env = {"PATH": f"{private}:{public}"}
+        assert check_runnable(["tool", "x"], env, base, pod_user) == [str(public / "tool"), "x"]
+        assert check_runnable(["tool"], env, base, None) == [str(private / "tool")]
+        with pytest.raises(ContainerStartError, match="cannot be executed by the pod's user"):
+            check_runnable(["tool"], {"PATH": str(private)}, base, pod_user)
+        with pytest.raises(ContainerStartError, match="not found in \\$PATH"):
+            check_runnable(["nope"], env, base, pod_user)
+    finally:
+        _shutil.rmtree(base, ignore_errors=True)
