@@ -5,11 +5,14 @@
     │   ├── UnknownBackendError       --harness-backend / backend= names no backend
     │   ├── BinaryNotFoundError       a server binary (postgres, redis-server, k6...) is missing
     │   ├── UnsupportedPlatformError  native Windows, or a platform step is missing
-    │   └── DockerUnavailableError    the docker backend was asked for, no engine answers
+    │   ├── DockerUnavailableError    the docker backend was asked for, no engine answers
+    │   ├── ManifestRejectedError     the Kubernetes API refused a manifest; carries its causes
+    │   └── NoEnvironmentError        no running environment where one was expected (env.json)
     ├── PortError                     no free loopback port, or a requested port is taken
     ├── ServiceError                  a service did not come up or misbehaved
     │   ├── ProcessExitedError        the process died while we waited; carries its exit code
-    │   └── ReadinessTimeout          the deadline passed before the service was ready
+    │   ├── ReadinessTimeout          the deadline passed before the service was ready
+    │   └── WorkloadFailedError       pods cannot run (ErrImagePull, CrashLoopBackOff...)
     └── TeardownError                 one or more finalizers failed; carries every failure
 
 Every readiness failure names the service, the endpoint, the condition, the time waited,
@@ -25,6 +28,8 @@ __all__ = [
     "ConfigurationError",
     "DockerUnavailableError",
     "HarnessError",
+    "ManifestRejectedError",
+    "NoEnvironmentError",
     "PortError",
     "ProcessExitedError",
     "ReadinessTimeout",
@@ -32,6 +37,7 @@ __all__ = [
     "TeardownError",
     "UnknownBackendError",
     "UnsupportedPlatformError",
+    "WorkloadFailedError",
 ]
 
 
@@ -72,6 +78,38 @@ class DockerUnavailableError(ConfigurationError):
         super().__init__(
             f"the docker backend needs a Docker engine, and none answers: {reason}. "
             "Use --harness-backend=local, or start Docker."
+        )
+
+
+class ManifestRejectedError(ConfigurationError):
+    """The API server answered a manifest with an error Status (422 Invalid, 400, 404...)."""
+
+    def __init__(
+        self, *, resource: str, source: str, status: int, reason: str, causes: Sequence[str]
+    ) -> None:
+        self.resource = resource
+        self.source = source
+        self.status = status
+        self.reason = reason
+        self.causes = tuple(causes)
+        message = f"the Kubernetes API rejected {resource}"
+        if source:
+            message += f" (from {source})"
+        message += f": {status} {reason}"
+        for cause in self.causes:
+            message += f"\n  {cause}"
+        super().__init__(message)
+
+
+class NoEnvironmentError(ConfigurationError):
+    """No environment runs where one was expected: env.json is missing, unreadable or stale."""
+
+    def __init__(self, path: str, why: str) -> None:
+        self.path = path
+        self.why = why
+        super().__init__(
+            f"no environment is running: {path} {why}; start one with `harness up` "
+            "(in the directory that should hold .harness/env.json)"
         )
 
 
@@ -167,6 +205,14 @@ class ReadinessTimeout(ServiceError):
             endpoint=endpoint,
             log_tail=log_tail,
         )
+
+
+class WorkloadFailedError(ServiceError):
+    """Pods of a workload cannot run, and waiting longer will not change it."""
+
+    def __init__(self, message: str, *, service: str, endpoint: str = "", reason: str) -> None:
+        self.reason = reason
+        super().__init__(message, service=service, endpoint=endpoint)
 
 
 class TeardownError(HarnessError):

@@ -488,6 +488,20 @@ class PostgresService(BackendChoice, Service):
                     endpoint=self.endpoint,
                 ) from exc
 
+    def set_password(self, password: str) -> None:
+        """ALTER ROLE the service's user to `password`, as RDS sets its master password; from
+        then on `.dsn` and `.url` carry it. The template cluster keeps its own password, so
+        an environment with a generated password still starts from the cached copy."""
+        if not password:
+            raise ConfigurationError(f"{self.kind} {self.name}: the new password is empty")
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(self._user), sql.Literal(password)
+                )
+            )
+        self._password = password
+
     def _admin_database(self, avoid: str) -> str:
         """A database to run CREATE/DROP DATABASE from that is not the one being copied."""
         return next(db for db in ("postgres", "template1", self._dbname) if db != avoid)
@@ -915,6 +929,35 @@ class LocalPostgres(PostgresService):
                 f"{self.kind} {self.name} has no replica: call with_replica() before start()"
             )
         return self._replica
+
+    def set_password(self, password: str) -> None:
+        """Also for the replica: its DSN, and its primary_conninfo so that the walreceiver
+        still authenticates when it reconnects (PostgreSQL 13+ applies it on reload)."""
+        super().set_password(password)
+        replica = self._replica
+        if replica is None:
+            return
+        replica._password = password
+        with psycopg.connect(replica._trusted_socket_dsn(), autocommit=True) as conn:
+            row = conn.execute("SHOW primary_conninfo").fetchone()
+            conninfo = str(row[0]) if row else ""
+            if "password=" not in conninfo:
+                return
+            quoted = "'" + password.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            updated = re.sub(
+                r"password=('(?:[^'\\]|\\.)*'|\S+)", lambda _: f"password={quoted}", conninfo
+            )
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(updated))
+            )
+            conn.execute("SELECT pg_reload_conf()")
+
+    def _trusted_socket_dsn(self) -> str:
+        """The unix socket with local trust: no password, whatever the role's is now."""
+        return (
+            f"postgresql://{quote(self._user, safe='')}@/{quote(self._dbname, safe='')}"
+            f"?host={quote(str(self.socket_dir), safe='')}&port={self.port}"
+        )
 
     def crash(self) -> None:
         """SIGKILL the server and its children (instance loss in a failover drill).
