@@ -11,8 +11,8 @@ It knows nothing of the Kubernetes API; `proxy.py` feeds it frontends and endpoi
         listening() / endpoints(name) / bind_errors() / connection_count   what it does now
 
 Behaviour, as a real cluster behaves (KUBE_SPEC rules 24-26, 31):
-    - A connection goes to one endpoint of its Service port, round-robin over the endpoints
-      whose `ready` condition holds; when none is ready, over those both serving and
+    - A connection goes to one endpoint of its Service port, round-robin (per frontend) over
+      the endpoints whose `ready` condition holds; when none is ready, over those both serving and
       terminating (KEP-1669). Keep-alive connections stay with their endpoint.
     - ClusterIP and NodePort frontends listen only while their port has such an endpoint, so
       a connection without one is refused at once, as kube-proxy's REJECT rule refuses it.
@@ -132,13 +132,16 @@ class _EndpointPool:
     """The endpoints of one Service port as applied, plus the load balancer's targets that are
     still within their deregistration delay (target -> loop time it ends)."""
 
-    __slots__ = ("_cursor", "draining", "eligible", "endpoints")
+    __slots__ = ("_cursors", "draining", "eligible", "endpoints")
 
     def __init__(self) -> None:
         self.endpoints: tuple[Endpoint, ...] = ()
         self.eligible: tuple[Endpoint, ...] = ()
         self.draining: dict[tuple[str, int], float] = {}
-        self._cursor = 0
+        # One rotation per frontend, as IPVS keeps one per virtual service and an ALB one per
+        # target group: a shared cursor let two clients taking turns on the ClusterIP and the
+        # load balancer each see a single pod.
+        self._cursors: dict[Frontend, int] = {}
 
     def apply(self, endpoints: Sequence[Endpoint], now: float, deregistration: float) -> None:
         eligible = eligible_endpoints(endpoints)
@@ -162,14 +165,19 @@ class _EndpointPool:
             targets += [t for t, until in self.draining.items() if until > now]
         return targets
 
-    def candidates(self, kind: FrontendKind, now: float) -> list[tuple[str, int]]:
-        """Every target, rotated so that successive connections start at successive ones."""
-        targets = self.targets(kind, now)
+    def candidates(self, frontend: Frontend, now: float) -> list[tuple[str, int]]:
+        """Every target, rotated so that successive connections to `frontend` start at
+        successive ones."""
+        targets = self.targets(frontend.kind, now)
         if not targets:
             return []
-        start = self._cursor % len(targets)
-        self._cursor += 1
+        cursor = self._cursors.get(frontend, 0)
+        self._cursors[frontend] = cursor + 1
+        start = cursor % len(targets)
         return targets[start:] + targets[:start]
+
+    def forget(self, frontend: Frontend) -> None:
+        self._cursors.pop(frontend, None)
 
     @property
     def idle(self) -> bool:
@@ -389,6 +397,9 @@ class ServiceForwarder:
             new = set(frontends)
             for frontend in old - new:
                 self._unbind(self._listeners.pop(frontend))
+                pool = self._pools.get(frontend.target)
+                if pool is not None:
+                    pool.forget(frontend)
             for frontend in new - old:
                 self._listeners[frontend] = _Listener(frontend)
             if new:
@@ -493,7 +504,7 @@ class ServiceForwarder:
         pool = self._pools.get(frontend.target)
         if pool is None:
             return []
-        return pool.candidates(frontend.kind, asyncio.get_running_loop().time())
+        return pool.candidates(frontend, asyncio.get_running_loop().time())
 
     def _wants_listener(self, frontend: Frontend, now: float) -> bool:
         if frontend.kind is FrontendKind.LOAD_BALANCER:

@@ -852,8 +852,10 @@ class Container:
         return worker is None or worker.result is ProbeResult.SUCCESS
 
     def status(self, terminating: bool) -> JSON:
-        """v1.ContainerStatus, every state key present (null deletes it in the patch)."""
-        state: JSON = {"waiting": None, "running": None, "terminated": None}
+        """v1.ContainerStatus with exactly one state, as a real API server stores it: the
+        kubelet merge-patches pods/status, which replaces the containerStatuses list whole, so
+        a null state key would be stored as null (and read as present by `"x" in state`)."""
+        state: JSON = {}
         current = self.current
         if current is not None and current.running:
             state["running"] = {"startedAt": _rfc3339(current.started_at)}

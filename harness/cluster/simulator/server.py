@@ -1275,11 +1275,12 @@ class ApiServer:
         status = _container_status(pod, container)
         state = (status or {}).get("state") or {}
         last_terminated = ((status or {}).get("lastState") or {}).get("terminated")
+        # Absent and null mean the same (a merge patch can store a null).
         if (
             status is not None
-            and "waiting" in state
-            and "running" not in state
-            and "terminated" not in state
+            and state.get("waiting") is not None
+            and state.get("running") is None
+            and state.get("terminated") is None
         ):
             if last_terminated is None or not runs:
                 reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
@@ -1318,7 +1319,7 @@ class ApiServer:
             return True
         status = _container_status(pod, container)
         state = (status or {}).get("state") or {}
-        return "terminated" in state
+        return state.get("terminated") is not None
 
 
 def _path_get(obj: JSON, path: str) -> Any:

@@ -156,6 +156,22 @@ async def test_connections_reach_ready_endpoints_only_round_robin() -> None:
 
 
 @run_async
+async def test_each_frontend_rotates_on_its_own() -> None:
+    """Clients taking turns on the ClusterIP and the load balancer of one Service port each
+    still reach every endpoint (a cursor shared by the frontends gave each client one pod)."""
+    a, b = await pods("a", "b")
+    ip, balancer = cluster_ip(), cluster_ip(FrontendKind.LOAD_BALANCER)
+    async with ServiceForwarder() as forwarder:
+        await forwarder.set_frontends(SERVICE, [ip, balancer])
+        await forwarder.apply_endpoints(SERVICE, {"http": [a.endpoint(), b.endpoint()]})
+        seen: dict[Frontend, list[str]] = {ip: [], balancer: []}
+        for _ in range(4):
+            for frontend in (ip, balancer):
+                seen[frontend].append(await ask_once(frontend))
+    assert sorted(seen[ip]) == sorted(seen[balancer]) == ["a", "a", "b", "b"]
+
+
+@run_async
 async def test_without_ready_endpoints_serving_terminating_ones_take_traffic() -> None:
     old, broken = await pods("old", "broken")
     frontend = cluster_ip()

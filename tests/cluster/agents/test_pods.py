@@ -14,6 +14,7 @@ from harness._process import ServiceUser
 from harness.cluster.agents.agent import NodeSpec
 from harness.cluster.agents.pods import (
     BackOff,
+    Container,
     ContainerConfigError,
     ImageNotMapped,
     NodeContext,
@@ -298,6 +299,18 @@ def test_backoff_doubles_caps_and_resets() -> None:
 )
 def test_go_duration(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
+
+
+def test_container_status_holds_exactly_one_state_and_no_nulls() -> None:
+    """The kubelet merge-patches pods/status, which replaces containerStatuses whole: a null
+    state key would be stored, and `"terminated" in state` then ended `kubectl logs -f` of
+    a running container at once."""
+    container = Container({"name": "app", "image": "webapp:good"}, None)
+    status = container.status(terminating=False)
+    assert status["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    container.terminated = {"exitCode": 0, "reason": "Completed"}
+    assert container.status(terminating=False)["state"] == {"terminated": container.terminated}
+    assert None not in status.values()
 
 
 def test_pod_phase_follows_get_phase() -> None:

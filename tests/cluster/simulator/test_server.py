@@ -730,6 +730,32 @@ def test_logs_follow_streams_until_the_pod_is_gone(api: Api) -> None:
         connection.close()
 
 
+@pytest.mark.integration
+def test_logs_follow_a_running_container_whose_status_has_null_states(api: Api) -> None:
+    """A merge patch can store `"terminated": null` (list elements are replaced whole); that is
+    not a terminated container, so following goes on."""
+    api.request("POST", f"{NS}/pods", _pod("logs-4", ["app"]))
+    state = {"running": {"startedAt": "2026-01-01T00:00:00Z"}, "terminated": None, "waiting": None}
+    status, _, _ = api.request(
+        "PATCH",
+        f"{NS}/pods/logs-4/status",
+        {"status": {"containerStatuses": [{"name": "app", "restartCount": 0, "state": state}]}},
+        content_type="application/merge-patch+json",
+    )
+    assert status == 200
+    path = _write_log(api, "logs-4", "app", 0, ["before"])
+    connection, response = api.stream(f"{NS}/pods/logs-4/log?follow=true")
+    try:
+        assert response.readline() == b"before\n"
+        time.sleep(0.3)  # several polls of the log with nothing new: the stream stays open
+        with path.open("ab") as handle:
+            handle.write(podlogs.cri_line("after"))
+        assert response.readline() == b"after\n"
+    finally:
+        connection.close()
+        api.request("DELETE", f"{NS}/pods/logs-4?gracePeriodSeconds=0")
+
+
 def _stream(watcher: Any, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """kubernetes.watch.Watch.stream (untyped upstream)."""
     events: Iterator[dict[str, Any]] = watcher.stream(*args, **kwargs)
