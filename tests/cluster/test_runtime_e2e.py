@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import queue
 import socket
 import subprocess
@@ -818,3 +819,85 @@ def _refused(host: str, port: int) -> bool:
     except ConnectionRefusedError:
         return True
     return False
+
+
+# -- how pods reach Services, and what a pod binding the wrong address is told (items 3, 4) -----
+RESOLVER = """
+import os, socket, sys, time, urllib.request
+namespace = sys.argv[1]
+suffixes = ("", f".{namespace}", f".{namespace}.svc", f".{namespace}.svc.cluster.local")
+for name in ["web" + suffix for suffix in suffixes]:
+    print("resolve", name, socket.gethostbyname(name), flush=True)
+print("env", os.environ.get("WEB_SERVICE_HOST"), os.environ.get("WEB_SERVICE_PORT"), flush=True)
+url = f"http://web.{namespace}.svc.cluster.local/"
+print("fetch", urllib.request.urlopen(url, timeout=5).read().decode().strip(), flush=True)
+time.sleep(600)
+"""
+
+
+def bare_pod(name: str, container: JSON) -> JSON:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [{"name": "app", "image": "webapp:good", **container}],
+            "terminationGracePeriodSeconds": 1,
+        },
+    }
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="names resolve through a private /etc/hosts per pod, which needs root (unshare)",
+)
+def test_pods_reach_a_service_by_name_by_env_vars_and_by_cluster_ip(ns: Namespace) -> None:
+    ns.apply(deployment("web", replicas=1), service("web", {"app": "web"}, kind="ClusterIP"))
+    ns.rollout_status("web")
+    cluster_ip = ns.cluster_ip("web")
+    ns.wait_serving(cluster_ip, 80, pod_names(ns.running_pods("app=web")))
+    # The Service exists before the client pod starts, so its env vars are set (enableServiceLinks).
+    ns.apply(bare_pod("client", {"command": ["python3", "-c", RESOLVER, ns.name]}))
+
+    def fetched() -> str | None:
+        out = ns.kubectl("logs", "client", check=False).stdout
+        return out if "fetch" in out else None
+
+    logs = ns.wait_until(fetched, "the client pod resolved and fetched web")
+    resolved = {
+        line.split()[1]: line.split()[2] for line in logs.splitlines() if line.startswith("resolve")
+    }
+    assert resolved == {
+        "web": cluster_ip,
+        f"web.{ns.name}": cluster_ip,
+        f"web.{ns.name}.svc": cluster_ip,
+        f"web.{ns.name}.svc.cluster.local": cluster_ip,
+    }
+    assert f"env {cluster_ip} 80" in logs
+    assert "fetch hello from web-" in logs
+
+
+def test_a_pod_binding_a_shared_address_is_told_to_bind_its_pod_ip(ns: Namespace) -> None:
+    # Two pods that bind 127.0.0.1 on one port: the second cannot, and both get told why.
+    with socket.socket() as probe:  # a port nothing else uses right now
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    wrong = {"env": [{"name": "POD_IP", "value": "127.0.0.1"}, {"name": "PORT", "value": port}]}
+    ns.apply(bare_pod("first", wrong))
+    ns.wait_until(
+        lambda: ns.get("pod", "first")["status"].get("phase") == "Running", "first pod runs"
+    )
+    ns.apply(bare_pod("second", wrong))
+
+    def warnings() -> dict[str, str] | None:
+        found = {
+            event["reason"]: event["message"]
+            for event in ns.get("events")["items"]
+            if event["type"] == "Warning" and event["reason"] in ("AddressInUse", "BindAddress")
+        }
+        return found if {"AddressInUse", "BindAddress"} <= found.keys() else None
+
+    found = ns.wait_until(warnings, "AddressInUse and BindAddress warnings")
+    assert "Address already in use" in found["AddressInUse"]
+    assert "bind $(POD_IP)" in found["AddressInUse"]
+    assert f"127.0.0.1:{port}" in found["BindAddress"] and "bind $(POD_IP)" in found["BindAddress"]

@@ -653,10 +653,16 @@ def check_runnable(
         for arg in argv[1:]:
             if arg.startswith("-") or ("/" not in arg and not arg.endswith((".py", ".js", ".sh"))):
                 continue
+            if "\n" in arg or "\0" in arg:
+                continue  # inline code (python -c "..."), not a path
             candidate = Path(arg) if os.path.isabs(arg) else cwd / arg
-            if candidate.is_file() and not _readable_by(
-                Path(os.path.realpath(candidate)), user, os.R_OK
-            ):
+            try:
+                unreadable = candidate.is_file() and not _readable_by(
+                    Path(os.path.realpath(candidate)), user, os.R_OK
+                )
+            except OSError:  # not a usable path (too long, say): nothing to check
+                continue
+            if unreadable:
                 raise ContainerStartError(f"{candidate} is not readable by the pod's user: {hint}")
     return [found if "/" not in program else program, *argv[1:]]
 

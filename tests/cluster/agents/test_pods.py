@@ -389,3 +389,19 @@ def test_program_is_resolved_on_path_as_the_pod_user_would_exec_it() -> None:
             check_runnable(["nope"], env, base, pod_user)
     finally:
         _shutil.rmtree(base, ignore_errors=True)
+
+
+def test_inline_code_arguments_are_not_taken_for_script_paths() -> None:
+    # `python3 -c "<program with newlines and slashes>"` once crashed the kubelet's check
+    # with ENAMETOOLONG and left the pod in ContainerCreating.
+    from harness._process import ServiceUser
+    from harness.cluster.agents.pods import check_runnable
+
+    code = "import sys\nprint('http://example/' + 'x' * 5000)\n"
+    argv = check_runnable(
+        ["sh", "-c", code, "x" * 300 + "/" + "y" * 300],
+        {"PATH": "/bin:/usr/bin"},
+        Path("/"),
+        ServiceUser("pod", 54321, 54321, "/"),
+    )
+    assert argv[1:] == ["-c", code, "x" * 300 + "/" + "y" * 300]
