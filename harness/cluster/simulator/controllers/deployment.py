@@ -14,11 +14,16 @@ import contextlib
 import copy
 import logging
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from harness.cluster.simulator.apierrors import ApiError
 from harness.cluster.simulator.controllers import deployment_util as util
-from harness.cluster.simulator.controllers.base import ControllerContext
+from harness.cluster.simulator.controllers.base import (
+    ControllerContext,
+    key_of,
+    meta_of,
+    sync_latest,
+)
 from harness.cluster.simulator.controllers.deployment_util import Obj
 from harness.cluster.simulator.registry import ResourceType
 from harness.cluster.simulator.selectors import LabelSelector
@@ -28,29 +33,12 @@ __all__ = ["DeploymentController"]
 
 _log = logging.getLogger(__name__)
 
-#: real seconds before retrying a key whose write hit a 409 (re-read on the next sync)
-CONFLICT_RETRY: Final = 0.05
 _DEPLOYMENTS: Final = ("apps", "deployments")
 _REPLICA_SETS: Final = ("apps", "replicasets")
 _PODS: Final = ("", "pods")
 
 
-def _meta(obj: Obj) -> dict[str, Any]:
-    meta = obj.setdefault("metadata", {})
-    assert isinstance(meta, dict)
-    return meta
 
-
-def _key_of(obj: Obj) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
-
-
-def split_key(key: Hashable) -> tuple[str, str]:
-    """A work-queue key: (namespace, name)."""
-    if not isinstance(key, tuple) or len(key) != 2:
-        raise TypeError(f"expected a (namespace, name) key, got {key!r}")
-    return str(key[0]), str(key[1])
 
 
 class DeploymentController:
@@ -83,7 +71,7 @@ class DeploymentController:
         obj = event.object
         namespace = str((obj.get("metadata") or {}).get("namespace") or "")
         if kind == _DEPLOYMENTS:
-            return [_key_of(obj)]
+            return [key_of(obj)]
         if kind == _REPLICA_SETS:
             ref = util.controller_ref(obj)
             if ref is not None:
@@ -99,23 +87,10 @@ class DeploymentController:
         return []
 
     def resync_keys(self) -> Iterable[Hashable]:
-        return [_key_of(d) for d in self._store.list(self._deployments, None).items]
+        return [key_of(d) for d in self._store.list(self._deployments, None).items]
 
     def sync(self, key: Hashable) -> float | None:
-        namespace, name = split_key(key)
-        try:
-            deployment = self._store.get(self._deployments, namespace, name)
-        except ApiError as error:
-            if error.code == 404:
-                return None
-            raise
-        try:
-            return self._sync_deployment(deployment)
-        except ApiError as error:
-            if error.code == 409:
-                _log.debug("deployment %s/%s: %s; retrying", namespace, name, error.message)
-                return CONFLICT_RETRY
-            raise
+        return sync_latest(self._store, self._deployments, key, self._sync_deployment)
 
     # ------------------------------------------------------------------ event helpers
 
@@ -127,7 +102,7 @@ class DeploymentController:
         for d in self._store.list(self._deployments, namespace).items:
             selector = LabelSelector.from_spec((d.get("spec") or {}).get("selector"))
             if not selector.empty and selector.matches(labels):
-                keys.append(_key_of(d))
+                keys.append(key_of(d))
         return keys
 
     def _recreate_deployment_of_pod(self, namespace: str, pod: Obj) -> list[Hashable]:
@@ -148,7 +123,7 @@ class DeploymentController:
             return []
         if ((d.get("spec") or {}).get("strategy") or {}).get("type") != "Recreate":
             return []
-        return [_key_of(d)]
+        return [key_of(d)]
 
     # ------------------------------------------------------------------ syncDeployment
 
@@ -167,13 +142,13 @@ class DeploymentController:
                 "This deployment is selecting all pods. A non-empty selector is required.",
             )
             status = d.setdefault("status", {})
-            generation = int(_meta(d).get("generation") or 0)
+            generation = int(meta_of(d).get("generation") or 0)
             if int(status.get("observedGeneration") or 0) < generation:
                 status["observedGeneration"] = generation
                 self._update_status(d)
             return None
         rs_list = self._replica_sets_for(d)
-        if _meta(d).get("deletionTimestamp"):
+        if meta_of(d).get("deletionTimestamp"):
             new_rs, old_rss = self._get_all_replica_sets_and_sync_revision(d, rs_list, False)
             self._sync_deployment_status([*old_rss, new_rs], new_rs, d)
             return None
@@ -193,7 +168,7 @@ class DeploymentController:
     def _replica_sets_for(self, d: Obj) -> list[Obj]:
         """getReplicaSetsForDeployment: owned RSs matching the selector, adopting orphans that
         match and releasing owned ones that no longer do (ClaimReplicaSets)."""
-        meta = _meta(d)
+        meta = meta_of(d)
         namespace = str(meta.get("namespace") or "")
         uid = meta.get("uid")
         selector = LabelSelector.from_spec((d.get("spec") or {}).get("selector"))
@@ -211,14 +186,14 @@ class DeploymentController:
                 elif not deleting:
                     self._release(rs, str(uid))
                 continue
-            if matches and not deleting and not _meta(rs).get("deletionTimestamp"):
+            if matches and not deleting and not meta_of(rs).get("deletionTimestamp"):
                 adopted = self._adopt(d, rs)
                 if adopted is not None:
                     claimed.append(adopted)
         return claimed
 
     def _owner_reference(self, d: Obj) -> Obj:
-        meta = _meta(d)
+        meta = meta_of(d)
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -230,7 +205,7 @@ class DeploymentController:
 
     def _adopt(self, d: Obj, rs: Obj) -> Obj | None:
         updated = copy.deepcopy(rs)
-        refs = _meta(updated).setdefault("ownerReferences", [])
+        refs = meta_of(updated).setdefault("ownerReferences", [])
         refs.append(self._owner_reference(d))
         try:
             return self._write_rs(updated)
@@ -241,7 +216,7 @@ class DeploymentController:
 
     def _release(self, rs: Obj, owner_uid: str) -> None:
         updated = copy.deepcopy(rs)
-        meta = _meta(updated)
+        meta = meta_of(updated)
         refs = [r for r in meta.get("ownerReferences") or () if r.get("uid") != owner_uid]
         if refs:
             meta["ownerReferences"] = refs
@@ -256,8 +231,8 @@ class DeploymentController:
     def _pod_map(self, d: Obj, rs_list: Sequence[Obj]) -> dict[str, list[Obj]]:
         """getPodMapForDeployment: the Deployment's pods by their controlling RS's uid."""
         selector = LabelSelector.from_spec((d.get("spec") or {}).get("selector"))
-        pod_map: dict[str, list[Obj]] = {str(_meta(rs).get("uid")): [] for rs in rs_list}
-        namespace = str(_meta(d).get("namespace") or "")
+        pod_map: dict[str, list[Obj]] = {str(meta_of(rs).get("uid")): [] for rs in rs_list}
+        namespace = str(meta_of(d).get("namespace") or "")
         for pod in self._store.list(self._pods, namespace, label_selector=selector).items:
             ref = util.controller_ref(pod)
             if ref is not None and str(ref.get("uid")) in pod_map:
@@ -268,12 +243,12 @@ class DeploymentController:
 
     def _update_status(self, d: Obj) -> None:
         """UpdateStatus with d's resourceVersion; d picks up the new one."""
-        namespace, name = _key_of(d)
+        namespace, name = key_of(d)
         written = self._store.update(self._deployments, namespace, name, d, subresource="status")
-        _meta(d)["resourceVersion"] = _meta(written).get("resourceVersion")
+        meta_of(d)["resourceVersion"] = meta_of(written).get("resourceVersion")
 
     def _write_rs(self, rs: Obj) -> Obj:
-        namespace, name = _key_of(rs)
+        namespace, name = key_of(rs)
         return self._store.update(self._replica_sets, namespace, name, rs)
 
     def _scale_replica_set(
@@ -295,7 +270,7 @@ class DeploymentController:
                 d,
                 "Normal",
                 "ScalingReplicaSet",
-                f"Scaled {operation} replica set {_meta(written).get('name')} from {old_scale} "
+                f"Scaled {operation} replica set {meta_of(written).get('name')} from {old_scale} "
                 f"to {new_scale}",
             )
         return size_changes, written
@@ -387,7 +362,7 @@ class DeploymentController:
                         util.PROGRESSING,
                         "True",
                         util.FOUND_NEW_RS_REASON,
-                        f'Found new replica set "{_meta(rs_copy).get("name")}"',
+                        f'Found new replica set "{meta_of(rs_copy).get("name")}"',
                         now,
                     ),
                 )
@@ -400,7 +375,7 @@ class DeploymentController:
         return self._create_new_replica_set(d, old_rss, new_revision)
 
     def _create_new_replica_set(self, d: Obj, old_rss: Sequence[Obj], new_revision: str) -> Obj:
-        meta = _meta(d)
+        meta = meta_of(d)
         spec = d.get("spec") or {}
         status = d.setdefault("status", {})
         collision_count = status.get("collisionCount")
@@ -476,7 +451,7 @@ class DeploymentController:
                 d,
                 "Normal",
                 "ScalingReplicaSet",
-                f"Scaled up replica set {_meta(created).get('name')} from 0 to {replicas}",
+                f"Scaled up replica set {meta_of(created).get('name')} from 0 to {replicas}",
             )
         needs_update = util.set_deployment_revision(d, new_revision)
         if not already_exists and util.has_progress_deadline(d):
@@ -486,7 +461,7 @@ class DeploymentController:
                     util.PROGRESSING,
                     "True",
                     util.NEW_REPLICA_SET_REASON,
-                    f'Created new replica set "{_meta(created).get("name")}"',
+                    f'Created new replica set "{meta_of(created).get("name")}"',
                     now,
                 ),
             )
@@ -519,7 +494,7 @@ class DeploymentController:
 
     def _cleanup_deployment(self, old_rss: Sequence[Obj], d: Obj) -> None:
         for rs in util.cleanup_candidates(old_rss, d):
-            namespace, name = _key_of(rs)
+            namespace, name = key_of(rs)
             try:
                 self._store.delete(self._replica_sets, namespace, name)
             except ApiError as error:
@@ -552,7 +527,7 @@ class DeploymentController:
         latest: dict[str, Obj] = {}
         scaled_down = False
         for rs, size in steps:
-            name = str(_meta(rs).get("name"))
+            name = str(meta_of(rs).get("name"))
             current = latest.get(name, rs)
             scaled, written = self._scale_and_record(current, size, d)
             latest[name] = written

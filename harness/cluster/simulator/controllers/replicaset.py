@@ -14,13 +14,17 @@ import copy
 import logging
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from harness.cluster.simulator.apierrors import ApiError
 from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers import deployment_util as util
-from harness.cluster.simulator.controllers.base import ControllerContext
-from harness.cluster.simulator.controllers.deployment import CONFLICT_RETRY, split_key
+from harness.cluster.simulator.controllers.base import (
+    ControllerContext,
+    key_of,
+    meta_of,
+    sync_latest,
+)
 from harness.cluster.simulator.controllers.deployment_util import Obj
 from harness.cluster.simulator.registry import ResourceType
 from harness.cluster.simulator.selectors import LabelSelector
@@ -44,15 +48,6 @@ class ReplicaSetSyncError(Exception):
     after the ReplicaFailure condition has been written."""
 
 
-def _meta(obj: Obj) -> dict[str, Any]:
-    meta = obj.setdefault("metadata", {})
-    assert isinstance(meta, dict)
-    return meta
-
-
-def _key_of(obj: Obj) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 class ReplicaSetController:
@@ -84,7 +79,7 @@ class ReplicaSetController:
         kind = (event.rt.group, event.rt.plural)
         obj = event.object
         if kind == _REPLICA_SETS:
-            return [_key_of(obj)]
+            return [key_of(obj)]
         if kind != _PODS:
             return []
         namespace = str((obj.get("metadata") or {}).get("namespace") or "")
@@ -101,37 +96,24 @@ class ReplicaSetController:
         for rs in self._store.list(self._replica_sets, namespace).items:
             selector = LabelSelector.from_spec((rs.get("spec") or {}).get("selector"))
             if not selector.empty and selector.matches(labels):
-                keys.append(_key_of(rs))
+                keys.append(key_of(rs))
         return keys
 
     def resync_keys(self) -> Iterable[Hashable]:
-        return [_key_of(rs) for rs in self._store.list(self._replica_sets, None).items]
+        return [key_of(rs) for rs in self._store.list(self._replica_sets, None).items]
 
     def sync(self, key: Hashable) -> float | None:
-        namespace, name = split_key(key)
-        try:
-            rs = self._store.get(self._replica_sets, namespace, name)
-        except ApiError as error:
-            if error.code == 404:
-                return None
-            raise
-        try:
-            return self._sync_replica_set(rs)
-        except ApiError as error:
-            if error.code == 409:
-                _log.debug("replicaset %s/%s: %s; retrying", namespace, name, error.message)
-                return CONFLICT_RETRY
-            raise
+        return sync_latest(self._store, self._replica_sets, key, self._sync_replica_set)
 
     # ------------------------------------------------------------------ syncReplicaSet
 
     def _sync_replica_set(self, rs: Obj) -> float | None:
-        namespace = str(_meta(rs).get("namespace") or "")
+        namespace = str(meta_of(rs).get("namespace") or "")
         selector = LabelSelector.from_spec((rs.get("spec") or {}).get("selector"))
         pods = [p for p in self._store.list(self._pods, namespace).items if util.is_pod_active(p)]
         pods = self._claim_pods(rs, selector, pods)
         manage_error: ReplicaSetSyncError | None = None
-        if not _meta(rs).get("deletionTimestamp"):
+        if not meta_of(rs).get("deletionTimestamp"):
             try:
                 self._manage_replicas(pods, rs)
             except ReplicaSetSyncError as error:
@@ -167,8 +149,8 @@ class ReplicaSetController:
 
     def _claim_pods(self, rs: Obj, selector: LabelSelector, pods: Sequence[Obj]) -> list[Obj]:
         """ClaimPods: owned pods that match; adopt matching orphans, release non-matching."""
-        uid = _meta(rs).get("uid")
-        deleting = bool(_meta(rs).get("deletionTimestamp"))
+        uid = meta_of(rs).get("uid")
+        deleting = bool(meta_of(rs).get("deletionTimestamp"))
         claimed: list[Obj] = []
         for pod in pods:
             labels = (pod.get("metadata") or {}).get("labels") or {}
@@ -189,7 +171,7 @@ class ReplicaSetController:
         return claimed
 
     def _owner_reference(self, rs: Obj) -> Obj:
-        meta = _meta(rs)
+        meta = meta_of(rs)
         return {
             "apiVersion": "apps/v1",
             "kind": "ReplicaSet",
@@ -201,8 +183,8 @@ class ReplicaSetController:
 
     def _adopt(self, rs: Obj, pod: Obj) -> Obj | None:
         updated = copy.deepcopy(pod)
-        _meta(updated).setdefault("ownerReferences", []).append(self._owner_reference(rs))
-        namespace, name = _key_of(pod)
+        meta_of(updated).setdefault("ownerReferences", []).append(self._owner_reference(rs))
+        namespace, name = key_of(pod)
         try:
             return self._store.update(self._pods, namespace, name, updated)
         except ApiError as error:
@@ -212,13 +194,13 @@ class ReplicaSetController:
 
     def _release(self, pod: Obj, owner_uid: str) -> None:
         updated = copy.deepcopy(pod)
-        meta = _meta(updated)
+        meta = meta_of(updated)
         refs = [r for r in meta.get("ownerReferences") or () if r.get("uid") != owner_uid]
         if refs:
             meta["ownerReferences"] = refs
         else:
             meta.pop("ownerReferences", None)
-        namespace, name = _key_of(pod)
+        namespace, name = key_of(pod)
         try:
             self._store.update(self._pods, namespace, name, updated)
         except ApiError as error:
@@ -256,7 +238,7 @@ class ReplicaSetController:
         """RealPodControl.CreatePods: a pod from the template, generateName `<rs>-`."""
         template = (rs.get("spec") or {}).get("template") or {}
         template_meta = template.get("metadata") or {}
-        namespace, name = _key_of(rs)
+        namespace, name = key_of(rs)
         metadata: Obj = {
             "generateName": f"{name}-",
             "namespace": namespace,
@@ -286,14 +268,14 @@ class ReplicaSetController:
             self._ctx.events.record(rs, "Warning", "FailedCreate", f"Error creating: {error}")
             return error
         self._ctx.events.record(
-            rs, "Normal", "SuccessfulCreate", f"Created pod: {_meta(created).get('name')}"
+            rs, "Normal", "SuccessfulCreate", f"Created pod: {meta_of(created).get('name')}"
         )
         return None
 
     def _delete_pods(self, rs: Obj, pods: Sequence[Obj]) -> None:
         first: ApiError | None = None
         for pod in pods:
-            namespace, name = _key_of(pod)
+            namespace, name = key_of(pod)
             try:
                 self._store.delete(self._pods, namespace, name)
             except ApiError as error:
@@ -311,7 +293,7 @@ class ReplicaSetController:
         ref = util.controller_ref(rs)
         if ref is None:
             return []
-        namespace = str(_meta(rs).get("namespace") or "")
+        namespace = str(meta_of(rs).get("namespace") or "")
         seen: set[str] = set()
         related: list[Obj] = []
         for sibling in self._store.list(self._replica_sets, namespace).items:
@@ -322,7 +304,7 @@ class ReplicaSetController:
             if selector.matches_nothing:
                 continue
             for pod in self._store.list(self._pods, namespace, label_selector=selector).items:
-                uid = str(_meta(pod).get("uid"))
+                uid = str(meta_of(pod).get("uid"))
                 if uid not in seen:
                     seen.add(uid)
                     related.append(pod)
@@ -333,7 +315,7 @@ class ReplicaSetController:
     def _update_status(self, rs: Obj, new_status: Obj) -> Obj:
         """updateReplicaSetStatus: skip when nothing changed, else write (retrying once)."""
         old = rs.get("status") or {}
-        generation = int(_meta(rs).get("generation") or 0)
+        generation = int(meta_of(rs).get("generation") or 0)
         unchanged = all(
             int(old.get(k) or 0) == int(new_status.get(k) or 0)
             for k in ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas")
@@ -348,12 +330,12 @@ class ReplicaSetController:
         attempt = 0
         while True:
             status = dict(new_status)
-            current_generation = int(_meta(current).get("generation") or 0)
+            current_generation = int(meta_of(current).get("generation") or 0)
             if current_generation:
                 status["observedGeneration"] = current_generation
             written = copy.deepcopy(current)
             written["status"] = status
-            namespace, name = _key_of(current)
+            namespace, name = key_of(current)
             try:
                 return self._store.update(
                     self._replica_sets, namespace, name, written, subresource="status"
