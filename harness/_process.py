@@ -218,8 +218,9 @@ class ManagedProcess:
                 except subprocess.TimeoutExpired:
                     self.signal_group(signal.SIGKILL)
                     popen.wait(5)
-            # Children left in the group (forked workers) go too.
+            # Children left in the group (forked workers) go too, and are gone on return.
             self.signal_group(signal.SIGKILL)
+            _wait_group_gone(popen.pid, timeout=2.0)
             return popen.returncode
         finally:
             if self._record is not None:
@@ -234,6 +235,25 @@ class ManagedProcess:
 
     def __repr__(self) -> str:
         return f"<ManagedProcess {self.name} pid={self.pid} running={self.is_running()}>"
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for pid in psutil.pids():
+        try:
+            if os.getpgid(pid) == pgid and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                members.append(pid)
+        except (OSError, psutil.Error):
+            continue
+    return members
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Wait (bounded) until no live process is left in the group: SIGKILL is delivered
+    asynchronously, and callers count on nothing of theirs running once stop() returns."""
+    deadline = time.monotonic() + timeout
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def stop_all(timeout: float = 5.0) -> None:
