@@ -222,6 +222,21 @@ class KubeApi:
             return ""
         return answer.body.decode(errors="replace")
 
+    def recent_requests(self) -> tuple[JSON, ...] | None:
+        """What the API server was recently asked (the simulator's GET /debug/requests), or
+        None where the cluster does not expose it (a real kube-apiserver keeps that in its
+        audit log, which a client cannot read)."""
+        answer = self.request("GET", "/debug/requests")
+        if answer.status != 200:
+            return None
+        try:
+            items = json.loads(answer.body).get("items")
+        except (ValueError, AttributeError):
+            return None
+        if not isinstance(items, list):
+            return None
+        return tuple(item for item in items if isinstance(item, dict))
+
 
 def _rejected(exc: KubeApiError, kind: str, document: Mapping[str, Any]) -> HarnessError:
     """A 400/422 means the object itself is wrong: a ManifestRejectedError with its causes."""

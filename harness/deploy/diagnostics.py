@@ -120,9 +120,34 @@ def collect_diagnostics(
         write("events.txt", _events_table(events))
     except KubeApiError as exc:
         errors.append(f"events: {exc}")
+    try:
+        requests = api.recent_requests()
+    except KubeApiError as exc:
+        errors.append(f"the cluster's recent requests: {exc}")
+    else:
+        if requests is None:
+            errors.append("the cluster's recent requests: not exposed by this API server")
+        else:
+            write("cluster-requests.txt", _requests_table(requests))
     if errors:
         write("errors.txt", "\n".join(errors) + "\n")
     return DiagnosticsReport(target, tuple(written), tuple(errors))
+
+
+def _requests_table(requests: Sequence[JSON]) -> str:
+    """One line a request, oldest first: time, status, duration, method, path, client."""
+    lines = []
+    for entry in requests:
+        moment = dt.datetime.fromtimestamp(float(entry.get("time", 0)), dt.UTC)
+        when = f"{moment:%H:%M:%S.%f}"[:-3]
+        status, ms = entry.get("status", "?"), float(entry.get("ms", 0))
+        method, path, agent = (
+            entry.get("method", "?"),
+            entry.get("path", ""),
+            entry.get("userAgent", ""),
+        )
+        lines.append(f"{when} {status:>3} {ms:8.1f}ms {method:<6} {path}  ({agent})")
+    return "\n".join(lines) + "\n"
 
 
 def _containers(pod: JSON) -> Iterable[str]:

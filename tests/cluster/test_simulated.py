@@ -125,3 +125,31 @@ def test_the_module_entry_point_prints_one_ready_line(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_recent_requests_are_served_to_the_token_holder_only(cluster: SimulatedCluster) -> None:
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    cluster.kubectl("get", "configmaps", "-n", "kube-system", "-l", "marker=recent")
+    entry = read_kubeconfig(cluster.kubeconfig, "harness-simulator")
+    assert entry.certificate_authority is not None
+    context = ssl.create_default_context(cadata=entry.certificate_authority.decode())
+    url = f"{cluster.server}/debug/requests"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, context=context, timeout=5)
+    assert refused.value.code == 401
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {cluster.token}"})
+    with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+        body = answer.read().decode()
+    assert cluster.token not in body  # paths and queries only, never headers
+    items = json.loads(body)["items"]
+    assert any(
+        item["method"] == "GET"
+        and "labelSelector=marker%3Drecent" in item["path"]
+        and item["status"] == 200
+        and "kubectl" in item["userAgent"]
+        for item in items
+    ), items[-5:]

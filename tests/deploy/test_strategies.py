@@ -115,6 +115,9 @@ def test_crash_fails_fast_saves_diagnostics_and_rolls_back(
     assert any("crashing at start" in p.read_text() for p in logs)
     pods = list(yaml.safe_load_all((error.report_dir / "pods.yaml").read_text()))
     assert any("CrashLoopBackOff" in yaml.safe_dump(p) for p in pods)
+    # The cluster's recent requests: the deploy's own PATCH of the image is among them.
+    requests = (error.report_dir / "cluster-requests.txt").read_text()
+    assert " PATCH " in requests and "/deployments/web" in requests
     assert _image(cluster) == "webapp:good"
 
 

@@ -17,6 +17,7 @@ is a 401 on the health paths too, as with a real server.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import hmac
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("harness.simulator.server")
+_RECENT = 1000  # requests kept for /debug/requests
 
 JSON = dict[str, Any]
 
@@ -393,6 +395,9 @@ class ApiServer:
         self._closing = False
         self._channels: set[_WatchChannel] = set()
         self._cache: dict[tuple[str, int], bytes] = {}
+        # The recent requests, served at /debug/requests (authenticated) so a failed deploy
+        # can save what the cluster was asked; query strings only, never headers or bodies.
+        self._recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=_RECENT)
 
     # -- lifecycle -------------------------------------------------------------------------
     def application(self) -> web.Application:
@@ -413,6 +418,30 @@ class ApiServer:
 
     # -- entry -----------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        status = 500
+        try:
+            response = await self._answer(request)
+            status = response.status
+            return response
+        finally:
+            if request.path not in _HEALTH_PATHS and request.path != "/debug/requests":
+                self._recent.append(
+                    {
+                        "time": time.time(),
+                        "method": request.method,
+                        "path": request.path_qs,
+                        "status": status,
+                        "ms": round((time.monotonic() - started) * 1000, 1),
+                        "userAgent": request.headers.get("User-Agent", ""),
+                    }
+                )
+
+    def recent_requests(self) -> list[dict[str, Any]]:
+        """The last requests the server answered, oldest first."""
+        return list(self._recent)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         try:
             presented = self._presented_token(request)
@@ -422,6 +451,8 @@ class ApiServer:
                 return self._health(path)
             if presented is None or not self._token_ok(presented):
                 return self._unauthorized()
+            if path == "/debug/requests" and request.method == "GET":
+                return _json_response({"kind": "RequestLog", "items": self.recent_requests()})
             return await self._route(request)
         except ApiError as error:
             return _error_response(error)
