@@ -46,6 +46,8 @@ def restored_app(request: pytest.FixtureRequest) -> Iterator[None]:
     staging = request.getfixturevalue("staging")
     baseline: AppBaseline = request.getfixturevalue("app_baseline")
     baseline.restore()
+    # Steady state before the scenario acts: every load-balancer target answers the baseline.
+    wait_for_version(staging, BASELINE_VERSION)
     yield
     baseline.restore()
     wait_for_version(staging, BASELINE_VERSION)
