@@ -29,6 +29,7 @@ CONTRACT (manager.py runs controllers; every controller module implements this):
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ __all__ = [
     "CONFLICT_RETRY",
     "Controller",
     "ControllerContext",
+    "ControllerRefManager",
     "EventRecorder",
+    "controller_reference",
     "key_of",
     "meta_of",
     "split_key",
@@ -122,3 +125,70 @@ def sync_latest(
             )
             return CONFLICT_RETRY
         raise
+
+
+def controller_reference(owner: Obj, api_version: str, kind: str) -> Obj:
+    """The ownerReference a controller puts on what it creates or adopts."""
+    meta = meta_of(owner)
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": meta.get("name"),
+        "uid": meta.get("uid"),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+@dataclass(frozen=True)
+class ControllerRefManager:
+    """pkg/controller/controller_ref_manager.go: which of the objects a controller's selector
+    matches are its own. Owned matches are kept, matching orphans adopted, owned objects that
+    no longer match released; a deleting owner adopts and releases nothing, and objects being
+    deleted are not adopted. `write` stores a changed dependent (with the resourceVersion it
+    was read at); a dependent gone meanwhile (404) or refused (422) is skipped."""
+
+    owner: Obj
+    api_version: str
+    kind: str
+    selector: Any  # selectors.LabelSelector (kept loose: base must not import the parsers)
+    write: Callable[[Obj], Obj]
+
+    def claim(self, candidates: Iterable[Obj]) -> list[Obj]:
+        uid = meta_of(self.owner).get("uid")
+        deleting = bool(meta_of(self.owner).get("deletionTimestamp"))
+        claimed: list[Obj] = []
+        for obj in candidates:
+            meta = obj.get("metadata") or {}
+            matches = self.selector.matches(meta.get("labels") or {})
+            ref = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
+            if ref is not None:
+                if ref.get("uid") != uid:
+                    continue
+                if matches:
+                    claimed.append(obj)
+                elif not deleting:
+                    self._write_refs(obj, [r for r in meta["ownerReferences"] if r is not ref])
+                continue
+            if matches and not deleting and not meta.get("deletionTimestamp"):
+                refs = [*meta.get("ownerReferences", ()), self.reference()]
+                adopted = self._write_refs(obj, refs)
+                if adopted is not None:
+                    claimed.append(adopted)
+        return claimed
+
+    def reference(self) -> Obj:
+        return controller_reference(self.owner, self.api_version, self.kind)
+
+    def _write_refs(self, obj: Obj, refs: list[Obj]) -> Obj | None:
+        updated = copy.deepcopy(obj)
+        if refs:
+            meta_of(updated)["ownerReferences"] = refs
+        else:
+            meta_of(updated).pop("ownerReferences", None)
+        try:
+            return self.write(updated)
+        except ApiError as error:
+            if error.code in (404, 422):
+                return None
+            raise

@@ -20,6 +20,8 @@ from harness.cluster.simulator.apierrors import ApiError
 from harness.cluster.simulator.controllers import deployment_util as util
 from harness.cluster.simulator.controllers.base import (
     ControllerContext,
+    ControllerRefManager,
+    controller_reference,
     key_of,
     meta_of,
     sync_latest,
@@ -168,65 +170,10 @@ class DeploymentController:
     def _replica_sets_for(self, d: Obj) -> list[Obj]:
         """getReplicaSetsForDeployment: owned RSs matching the selector, adopting orphans that
         match and releasing owned ones that no longer do (ClaimReplicaSets)."""
-        meta = meta_of(d)
-        namespace = str(meta.get("namespace") or "")
-        uid = meta.get("uid")
+        namespace = str(meta_of(d).get("namespace") or "")
         selector = LabelSelector.from_spec((d.get("spec") or {}).get("selector"))
-        deleting = bool(meta.get("deletionTimestamp"))
-        claimed: list[Obj] = []
-        for rs in self._store.list(self._replica_sets, namespace).items:
-            labels = (rs.get("metadata") or {}).get("labels") or {}
-            matches = selector.matches(labels)
-            ref = util.controller_ref(rs)
-            if ref is not None:
-                if ref.get("uid") != uid:
-                    continue
-                if matches:
-                    claimed.append(rs)
-                elif not deleting:
-                    self._release(rs, str(uid))
-                continue
-            if matches and not deleting and not meta_of(rs).get("deletionTimestamp"):
-                adopted = self._adopt(d, rs)
-                if adopted is not None:
-                    claimed.append(adopted)
-        return claimed
-
-    def _owner_reference(self, d: Obj) -> Obj:
-        meta = meta_of(d)
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "name": meta.get("name"),
-            "uid": meta.get("uid"),
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-
-    def _adopt(self, d: Obj, rs: Obj) -> Obj | None:
-        updated = copy.deepcopy(rs)
-        refs = meta_of(updated).setdefault("ownerReferences", [])
-        refs.append(self._owner_reference(d))
-        try:
-            return self._write_rs(updated)
-        except ApiError as error:
-            if error.code == 404:
-                return None
-            raise
-
-    def _release(self, rs: Obj, owner_uid: str) -> None:
-        updated = copy.deepcopy(rs)
-        meta = meta_of(updated)
-        refs = [r for r in meta.get("ownerReferences") or () if r.get("uid") != owner_uid]
-        if refs:
-            meta["ownerReferences"] = refs
-        else:
-            meta.pop("ownerReferences", None)
-        try:
-            self._write_rs(updated)
-        except ApiError as error:
-            if error.code != 404:
-                raise
+        manager = ControllerRefManager(d, "apps/v1", "Deployment", selector, self._write_rs)
+        return manager.claim(self._store.list(self._replica_sets, namespace).items)
 
     def _pod_map(self, d: Obj, rs_list: Sequence[Obj]) -> dict[str, list[Obj]]:
         """getPodMapForDeployment: the Deployment's pods by their controlling RS's uid."""
@@ -402,7 +349,7 @@ class DeploymentController:
             "metadata": {
                 "name": name,
                 "namespace": namespace,
-                "ownerReferences": [self._owner_reference(d)],
+                "ownerReferences": [controller_reference(d, "apps/v1", "Deployment")],
                 "labels": dict(template_meta["labels"]),
             },
             "spec": rs_spec,

@@ -21,6 +21,8 @@ from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers import deployment_util as util
 from harness.cluster.simulator.controllers.base import (
     ControllerContext,
+    ControllerRefManager,
+    controller_reference,
     key_of,
     meta_of,
     sync_latest,
@@ -149,63 +151,12 @@ class ReplicaSetController:
 
     def _claim_pods(self, rs: Obj, selector: LabelSelector, pods: Sequence[Obj]) -> list[Obj]:
         """ClaimPods: owned pods that match; adopt matching orphans, release non-matching."""
-        uid = meta_of(rs).get("uid")
-        deleting = bool(meta_of(rs).get("deletionTimestamp"))
-        claimed: list[Obj] = []
-        for pod in pods:
-            labels = (pod.get("metadata") or {}).get("labels") or {}
-            matches = selector.matches(labels)
-            ref = util.controller_ref(pod)
-            if ref is not None:
-                if ref.get("uid") != uid:
-                    continue
-                if matches:
-                    claimed.append(pod)
-                elif not deleting:
-                    self._release(pod, str(uid))
-                continue
-            if matches and not deleting:
-                adopted = self._adopt(rs, pod)
-                if adopted is not None:
-                    claimed.append(adopted)
-        return claimed
 
-    def _owner_reference(self, rs: Obj) -> Obj:
-        meta = meta_of(rs)
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "name": meta.get("name"),
-            "uid": meta.get("uid"),
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
+        def write(pod: Obj) -> Obj:
+            namespace, name = key_of(pod)
+            return self._store.update(self._pods, namespace, name, pod)
 
-    def _adopt(self, rs: Obj, pod: Obj) -> Obj | None:
-        updated = copy.deepcopy(pod)
-        meta_of(updated).setdefault("ownerReferences", []).append(self._owner_reference(rs))
-        namespace, name = key_of(pod)
-        try:
-            return self._store.update(self._pods, namespace, name, updated)
-        except ApiError as error:
-            if error.code in (404, 422):
-                return None
-            raise
-
-    def _release(self, pod: Obj, owner_uid: str) -> None:
-        updated = copy.deepcopy(pod)
-        meta = meta_of(updated)
-        refs = [r for r in meta.get("ownerReferences") or () if r.get("uid") != owner_uid]
-        if refs:
-            meta["ownerReferences"] = refs
-        else:
-            meta.pop("ownerReferences", None)
-        namespace, name = key_of(pod)
-        try:
-            self._store.update(self._pods, namespace, name, updated)
-        except ApiError as error:
-            if error.code not in (404, 422):
-                raise
+        return ControllerRefManager(rs, "apps/v1", "ReplicaSet", selector, write).claim(pods)
 
     # ------------------------------------------------------------------ manageReplicas
 
@@ -242,7 +193,7 @@ class ReplicaSetController:
         metadata: Obj = {
             "generateName": f"{name}-",
             "namespace": namespace,
-            "ownerReferences": [self._owner_reference(rs)],
+            "ownerReferences": [controller_reference(rs, "apps/v1", "ReplicaSet")],
         }
         if template_meta.get("labels"):
             metadata["labels"] = dict(template_meta["labels"])
