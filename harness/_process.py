@@ -200,10 +200,16 @@ class ManagedProcess:
         return read_tail(self.log_path, lines)
 
     def signal_group(self, sig: signal.Signals) -> None:
+        """Signal the whole process group, never someone else's: while the leader is not
+        reaped its id is reserved; once it is, only while a member of the group lives
+        (Linux reuses ids, and every managed process leads a group of its own)."""
         if self._popen is None:
             return
+        pgid = self._popen.pid
+        if self._popen.returncode is not None and not _group_members(pgid):
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._popen.pid, sig)
+            os.killpg(pgid, sig)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Graceful stop of the whole group, then SIGKILL. Idempotent; returns the exit code."""
@@ -211,15 +217,20 @@ class ManagedProcess:
         if popen is None:
             return None
         try:
-            if popen.poll() is None:
-                self.signal_group(self.stop_signal)
-                try:
-                    popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.signal_group(signal.SIGKILL)
+            if popen.returncode is None:
+                # The leader is signalled and waited for without being reaped, so its id
+                # (and with it the group's) stays reserved until the group is killed.
+                if not _exits_within(popen.pid, 0):
+                    self.signal_group(self.stop_signal)
+                    if not _exits_within(popen.pid, timeout):
+                        self.signal_group(signal.SIGKILL)
+                        _exits_within(popen.pid, 5.0)
+                # Children left in the group (forked workers) go too.
+                self.signal_group(signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     popen.wait(5)
-            # Children left in the group (forked workers) go too, and are gone on return.
-            self.signal_group(signal.SIGKILL)
+            else:
+                self.signal_group(signal.SIGKILL)
             _wait_group_gone(popen.pid, timeout=2.0)
             return popen.returncode
         finally:
@@ -246,6 +257,20 @@ def _group_members(pgid: int) -> list[int]:
         except (OSError, psutil.Error):
             continue
     return members
+
+
+def _exits_within(pid: int, timeout: float) -> bool:
+    """Whether our child `pid` has exited (now or within `timeout`), without reaping it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True  # reaped already (by Popen.poll): it has exited
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _wait_group_gone(pgid: int, timeout: float) -> None:

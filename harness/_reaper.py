@@ -89,7 +89,9 @@ def _kill(processes: list[psutil.Process], grace: float) -> int:
     groups: set[int] = set()
     for process in processes:
         with contextlib.suppress(psutil.Error, OSError):
-            groups.add(os.getpgid(process.pid))
+            # is_running() compares start times: a pid reused since the scan is not ours.
+            if process.is_running():
+                groups.add(os.getpgid(process.pid))
     own_group = os.getpgid(0)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for group in groups - {own_group}:
