@@ -519,7 +519,28 @@ class Environment(EnvironmentAccess, Service):
         if isinstance(outcome, WorkloadFailedError):
             raise outcome
         self._endpoints = self._collect_endpoints(str(outcome))
+        # Available pods reach the proxy only after its propagation delay: ready means the
+        # load-balancer address itself answers, as a user's first request expects.
+        wait_until(
+            self._serves_through_load_balancer,
+            deadline=deadline,
+            service=f"{app.service_name} in {app.namespace}",
+            endpoint=self._endpoints.app_url,
+            condition="GET /ready answers 200 through the load-balancer address 3 times in a row",
+            interval=0.02,
+            max_interval=0.1,
+            hint=f"kubectl --kubeconfig {cluster.kubeconfig} -n {app.namespace} get endpointslices",
+        )
         self._ready("app", f"serving at {self._endpoints.app_url}")
+
+    def _serves_through_load_balancer(self) -> bool:
+        for _ in range(3):
+            answer = self.app_request("GET", "/ready", timeout=2.0)
+            if answer.status != 200:
+                raise ServiceError(
+                    f"GET /ready answered {answer.status}", service=self.topology.app.service_name
+                )
+        return True
 
     # -- components -----------------------------------------------------------------------
     def _start_aws(self, deadline: Deadline) -> None:
