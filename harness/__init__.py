@@ -26,9 +26,11 @@ from harness.errors import (
 
 if TYPE_CHECKING:
     from harness.cluster.simulated import SimulatedCluster
+    from harness.environment import Endpoints, Environment
     from harness.services.aws import AwsService
     from harness.services.postgres import PostgresService
     from harness.services.redis import RedisService
+    from harness.topology import Topology, load_topology
 
 __version__ = "0.1.0"
 
@@ -38,6 +40,8 @@ __all__ = [
     "BinaryNotFoundError",
     "ConfigurationError",
     "DockerUnavailableError",
+    "Endpoints",
+    "Environment",
     "HarnessError",
     "PortError",
     "PostgresService",
@@ -47,9 +51,11 @@ __all__ = [
     "ServiceError",
     "SimulatedCluster",
     "TeardownError",
+    "Topology",
     "UnknownBackendError",
     "UnsupportedPlatformError",
     "__version__",
+    "load_topology",
 ]
 
 _LAZY = {
@@ -57,6 +63,10 @@ _LAZY = {
     "RedisService": "harness.services.redis",
     "AwsService": "harness.services.aws",
     "SimulatedCluster": "harness.cluster.simulated",
+    "Environment": "harness.environment",
+    "Endpoints": "harness.environment",
+    "Topology": "harness.topology",
+    "load_topology": "harness.topology",
 }
 
 
