@@ -215,7 +215,6 @@ def test_nothing_was_started_here():
 @pytest.mark.integration
 def test_pytest_attach_reuses_the_running_environment(running: Up, tmp_path: Path) -> None:
     (tmp_path / "test_attached.py").write_text(ATTACHED_TEST)
-    before = set(tagged_processes())
     inner = subprocess.run(
         [
             sys.executable,
@@ -236,7 +235,8 @@ def test_pytest_attach_reuses_the_running_environment(running: Up, tmp_path: Pat
     assert inner.returncode == 0, inner.stdout + inner.stderr
     assert "3 passed" in inner.stdout
     assert "attached to staging" in inner.stdout
-    assert set(tagged_processes()) <= before, "the inner session started a run of its own"
+    # test_nothing_was_started_here checks inside the inner session that it made no run:
+    # a machine-wide look would see the other xdist worker's runs come and go.
 
 
 @pytest.mark.integration
