@@ -19,7 +19,8 @@ Behaviour, as a real cluster behaves (KUBE_SPEC rules 24-26, 31):
       Their connect to a dead endpoint resets the client: kube-proxy does not retry.
     - LoadBalancer frontends listen for the Service's whole life. A target stays in rotation
       for `deregistration_delay` seconds after its removal was applied; a target that refuses
-      is skipped for the next one; with no target at all the client is reset.
+      fails that connection (the client is reset, as an ALB answers 502), and with no target
+      at all the client is reset too.
     - A connection once forwarded is never cut by endpoint changes: it lasts until the client
       or the endpoint closes it (or `aclose()`), so a switched or terminating backend keeps
       its in-flight requests exactly as long as its process keeps them.
@@ -280,10 +281,9 @@ class _Splice:
 
     async def _connect(self, candidates: list[tuple[str, int]]) -> None:
         loop = asyncio.get_running_loop()
-        # kube-proxy DNATs to one endpoint and a refusal reaches the client; a load
-        # balancer tries its next target.
-        tries = candidates if self.frontend.kind is FrontendKind.LOAD_BALANCER else candidates[:1]
-        for address, port in tries:
+        # kube-proxy DNATs to one endpoint and a refusal reaches the client; an ALB does not
+        # retry a target that refuses either (the client gets a 502): one target, one try.
+        for address, port in candidates[:1]:
             backend = _Side(self)
             self.backend = backend
             try:
