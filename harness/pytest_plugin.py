@@ -11,6 +11,7 @@ new bucket. `postgres_fixture`, `redis_fixture` and `aws_fixture` build more ser
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import os
 import re
@@ -156,43 +157,33 @@ def harness_backend(pytestconfig: pytest.Config) -> Backend:
 # -- factories ---------------------------------------------------------------------------
 
 
-def postgres_fixture(scope: Any = "session", **options: Any) -> Callable[..., Any]:
-    """A fixture starting a PostgresService(**options) on the session's backend."""
+def _service_fixture(public_class: str, scope: Any, options: dict[str, Any]) -> Callable[..., Any]:
+    """A fixture starting `public_class` ("module:Class", imported on first use so the
+    plugin stays light) with `options` on the session's backend, stopped afterwards."""
 
     @pytest.fixture(scope=scope)
-    def _postgres(harness_backend: Backend) -> Iterator[PostgresService]:
-        from harness.services.postgres import PostgresService
-
-        with PostgresService(backend=harness_backend, **options) as service:
+    def _service(harness_backend: Backend) -> Iterator[Any]:
+        module, _, name = public_class.partition(":")
+        service_class = getattr(importlib.import_module(module), name)
+        with service_class(backend=harness_backend, **options) as service:
             yield service
 
-    return _postgres
+    return _service
+
+
+def postgres_fixture(scope: Any = "session", **options: Any) -> Callable[..., Any]:
+    """A fixture starting a PostgresService(**options) on the session's backend."""
+    return _service_fixture("harness.services.postgres:PostgresService", scope, options)
 
 
 def redis_fixture(scope: Any = "session", **options: Any) -> Callable[..., Any]:
     """A fixture starting a RedisService(**options) on the session's backend."""
-
-    @pytest.fixture(scope=scope)
-    def _redis(harness_backend: Backend) -> Iterator[RedisService]:
-        from harness.services.redis import RedisService
-
-        with RedisService(backend=harness_backend, **options) as service:
-            yield service
-
-    return _redis
+    return _service_fixture("harness.services.redis:RedisService", scope, options)
 
 
 def aws_fixture(scope: Any = "session", **options: Any) -> Callable[..., Any]:
     """A fixture starting an AwsService(**options) on the session's backend."""
-
-    @pytest.fixture(scope=scope)
-    def _aws(harness_backend: Backend) -> Iterator[AwsService]:
-        from harness.services.aws import AwsService
-
-        with AwsService(backend=harness_backend, **options) as service:
-            yield service
-
-    return _aws
+    return _service_fixture("harness.services.aws:AwsService", scope, options)
 
 
 _started_postgres = postgres_fixture()
