@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import settings
 from harness._process import ManagedProcess
-from harness._run import current_run
+from harness._reaper import owned_run
 from harness._wait import Deadline, wait_until
-from harness.cluster.simulator.kubeconfig import CONTEXT_NAME, read_kubeconfig
+from harness.cluster.kubeconfig import CONTEXT_NAME, read_kubeconfig
 from harness.errors import BinaryNotFoundError, HarnessError, ServiceError
+from harness.lifecycle import Service
 from harness.ports import claim_port
-from harness.services.base import Service
 
 __all__ = [
     "KUBECTL_ENV",
@@ -40,7 +41,7 @@ __all__ = [
     "kubectl_binaries",
 ]
 
-KUBECTL_ENV = "HARNESS_KUBECTL"
+KUBECTL_ENV = settings.KUBECTL.name
 #: 1.27 and 1.28 validate with OpenAPI v2 protobuf, which the simulator does not serve
 MIN_KUBECTL = (1, 29)
 _HOST = "127.0.0.1"
@@ -98,7 +99,7 @@ def kubectl_binaries() -> tuple[KubectlBinary, ...]:
     versioned binaries beside it (kubectl.1.33, as dispatcher installs ship them)."""
     found: dict[str, KubectlBinary] = {}
     candidates: list[str] = []
-    override = os.environ.get(KUBECTL_ENV)
+    override = settings.kubectl_override()
     if override:
         resolved = shutil.which(override)
         if resolved is None:
@@ -135,7 +136,7 @@ def find_kubectl(
     """$HARNESS_KUBECTL when set (it must be new enough); else the kubectl of version `prefer`
     (the server's, as a kubectl dispatcher would choose); else the newest one found."""
     binaries = kubectl_binaries()
-    override = os.environ.get(KUBECTL_ENV)
+    override = settings.kubectl_override()
     if override:
         chosen = [b for b in binaries if b.path == shutil.which(override)]
         if chosen and chosen[0].version >= minimum:
@@ -275,7 +276,7 @@ class SimulatedCluster(Service):
         claim = claim_port(self._requested_port, _HOST)
         self.on_stop(f"release port {claim.port}", claim.release)
         self._port = claim.port
-        self._directory = current_run().path("cluster", f"{self.name}-{claim.port}")
+        self._directory = owned_run().path("cluster", f"{self.name}-{claim.port}")
         self.kubeconfig.unlink(missing_ok=True)
         argv = [
             sys.executable,

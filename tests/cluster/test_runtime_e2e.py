@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from harness._wait import Deadline, wait_until
+from harness.cluster.config import ClusterConfig
 from harness.cluster.simulated import SimulatedCluster, kubectl_binaries
-from harness.cluster.simulator.config import ClusterConfig
 
 pytestmark = pytest.mark.integration
 

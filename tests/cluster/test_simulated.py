@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.cluster.kubeconfig import read_kubeconfig
 from harness.cluster.simulated import SimulatedCluster
-from harness.cluster.simulator.kubeconfig import read_kubeconfig
 from harness.errors import HarnessError
 
 pytestmark = pytest.mark.integration

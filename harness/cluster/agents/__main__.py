@@ -23,8 +23,9 @@ from harness.cluster.agents.client import api_client
 from harness.cluster.agents.kubelet import Kubelet
 from harness.cluster.agents.proxy import ServiceProxy
 from harness.cluster.agents.scheduler import Scheduler
-from harness.cluster.simulator.config import ClusterConfig, TimeScale, load_config
+from harness.cluster.config import ClusterConfig, load_config
 from harness.errors import ConfigurationError
+from harness.timescale import TimeScale
 
 __all__ = ["main"]
 

@@ -28,7 +28,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.cluster.simulator.config import ClusterConfig
+from harness.cluster.config import ClusterConfig
 
 __all__ = ["Agent", "NodeSpec", "node_specs"]
 

@@ -35,8 +35,8 @@ from harness.cluster.agents.pods import (
     PodRuntime,
     ProcessSandbox,
 )
-from harness.cluster.simulator.config import ClusterConfig
-from harness.cluster.simulator.podlogs import PodLogs
+from harness.cluster.config import ClusterConfig
+from harness.cluster.podlogs import PodLogs
 
 __all__ = ["HEARTBEAT_PERIOD", "EventRecorder", "Kubelet", "KubeletApi", "PodAddressPool"]
 

@@ -47,8 +47,8 @@ from harness.cluster.agents.probes import (
     http_probe,
     tcp_probe,
 )
-from harness.cluster.simulator.config import ClusterConfig
-from harness.cluster.simulator.podlogs import PodLogs
+from harness.cluster.config import ClusterConfig
+from harness.cluster.podlogs import PodLogs
 
 __all__ = [
     "BACKOFF_INITIAL",

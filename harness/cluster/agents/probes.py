@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness._process import ServiceUser
-from harness.cluster.simulator.config import TimeScale
+from harness.timescale import TimeScale
 
 __all__ = [
     "PROBE_USER_AGENT",

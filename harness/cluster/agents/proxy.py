@@ -51,7 +51,7 @@ from harness.cluster.agents.forwarding import (
     ServiceRef,
 )
 from harness.cluster.agents.hosts import HostsFiles, ServiceAddress
-from harness.cluster.simulator.config import ClusterConfig
+from harness.cluster.config import ClusterConfig
 
 __all__ = ["LoadBalancerAddresses", "ServiceProxy"]
 

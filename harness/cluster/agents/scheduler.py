@@ -36,7 +36,7 @@ from lightkube.operators import not_equal
 from lightkube.resources.core_v1 import Event, Node, Pod, PodBinding
 from lightkube.types import PatchType
 
-from harness.cluster.simulator.config import ClusterConfig
+from harness.cluster.config import ClusterConfig
 
 __all__ = ["SCHEDULER_NAME", "Scheduler", "fit_error_message", "pick_node"]
 

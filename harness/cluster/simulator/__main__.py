@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from harness.cluster.simulator.kubeconfig import (
+from harness.cluster.kubeconfig import (
     KubeconfigEntry,
     make_serving_certificate,
     new_token,
@@ -38,10 +38,11 @@ from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
 
 if TYPE_CHECKING:
     from harness._process import ManagedProcess
-    from harness.cluster.simulator.config import ClusterConfig, TimeScale
+    from harness.cluster.config import ClusterConfig
     from harness.cluster.simulator.controllers.base import Controller, ControllerContext
     from harness.cluster.simulator.controllers.manager import ControllerManager
     from harness.cluster.simulator.store import Store
+    from harness.timescale import TimeScale
 
 __all__ = ["main"]
 
@@ -199,12 +200,13 @@ async def _wait_agents_ready(process: ManagedProcess, timeout: float) -> str | N
 
 async def _serve(args: argparse.Namespace) -> int:
     # Imported here so `--help` works without the heavier modules.
-    from harness.cluster.simulator.config import CLUSTER_SLOTS, TimeScale, load_config
+    from harness.cluster.config import CLUSTER_SLOTS, load_config
     from harness.cluster.simulator.gc import GarbageCollector
     from harness.cluster.simulator.registry import Registry
     from harness.cluster.simulator.store import Store
     from harness.errors import ConfigurationError, PortError
     from harness.ports import claim_slot
+    from harness.timescale import TimeScale
 
     try:
         config = load_config(args.config).with_overrides(

@@ -40,9 +40,10 @@ import yaml
 from aiohttp import web
 from multidict import CIMultiDict, MultiMapping
 
+from harness.apimachinery.timestamps import parse_nano
+from harness.cluster.podlogs import LogCursor, PodLogs, render
 from harness.cluster.simulator import patch as patches
 from harness.cluster.simulator.apierrors import ApiError, Cause, invalid
-from harness.cluster.simulator.podlogs import LogCursor, PodLogs, parse_timestamp, render
 from harness.cluster.simulator.registry import Registry, ResourceType
 from harness.cluster.simulator.store import Store, WatchEvent
 from harness.cluster.simulator.strategy import strategy_for
@@ -1242,7 +1243,7 @@ class ApiServer:
             since = datetime.fromtimestamp(time.time() - since_seconds, UTC)
         elif since_time:
             try:
-                since = parse_timestamp(since_time)
+                since = parse_nano(since_time)
             except ValueError:
                 raise _bad_request(f'invalid sinceTime "{since_time}"') from None
         if not spec.get("nodeName"):

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any, Final
 
+from harness.cluster.config import SERVICE_CIDR
 from harness.cluster.simulator.apierrors import ApiError, Cause
-from harness.cluster.simulator.config import SERVICE_CIDR
 from harness.cluster.simulator.registry import ResourceType
 from harness.cluster.simulator.selectors import (
     LabelSelector,

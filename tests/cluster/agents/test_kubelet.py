@@ -27,9 +27,10 @@ from harness._process import reachable_by, service_user
 from harness.cluster.agents.agent import NodeSpec, node_specs
 from harness.cluster.agents.client import api_client
 from harness.cluster.agents.kubelet import Kubelet, PodAddressPool
+from harness.cluster.config import CLUSTER_SLOTS, ClusterConfig
 from harness.cluster.simulated import SimulatedCluster
-from harness.cluster.simulator.config import CLUSTER_SLOTS, ClusterConfig, TimeScale
 from harness.ports import claim_slot
+from harness.timescale import TimeScale
 
 JSON = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[3]

@@ -25,8 +25,8 @@ from harness.cluster.agents.pods import (
     pod_phase,
     service_env,
 )
-from harness.cluster.simulator.config import ClusterConfig
-from harness.cluster.simulator.podlogs import PodLogs
+from harness.cluster.config import ClusterConfig
+from harness.cluster.podlogs import PodLogs
 
 JSON = dict[str, Any]
 

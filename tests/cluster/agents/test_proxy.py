@@ -34,8 +34,9 @@ from harness.cluster.agents.proxy import (
     _ServiceView,
     _SliceView,
 )
-from harness.cluster.simulator.config import CLUSTER_SLOTS, ClusterConfig, TimeScale
+from harness.cluster.config import CLUSTER_SLOTS, ClusterConfig
 from harness.ports import claim_slot
+from harness.timescale import TimeScale
 
 P = ParamSpec("P")
 TOKEN = "proxy-test-token-not-secret"
@@ -176,7 +177,7 @@ class Api:
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     from aiohttp import web
 
-    from harness.cluster.simulator.kubeconfig import KubeconfigEntry, write_kubeconfig
+    from harness.cluster.kubeconfig import KubeconfigEntry, write_kubeconfig
     from harness.cluster.simulator.registry import Registry
     from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
     from harness.cluster.simulator.store import Store

@@ -21,7 +21,7 @@ from harness.cluster.agents.scheduler import (
     fit_error_message,
     pick_node,
 )
-from harness.cluster.simulator.config import ClusterConfig
+from harness.cluster.config import ClusterConfig
 from harness.cluster.simulator.registry import Registry
 from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
 from harness.cluster.simulator.store import Store

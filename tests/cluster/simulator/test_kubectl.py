@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.cluster import podlogs
 from harness.cluster.simulated import (
     KubectlBinary,
     SimulatedCluster,
     find_kubectl,
     kubectl_binaries,
 )
-from harness.cluster.simulator import podlogs
 from harness.cluster.simulator.server import SERVER_VERSION
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.simulator import podlogs
-from harness.cluster.simulator.kubeconfig import (
+from harness.apimachinery.timestamps import format_nano, parse_nano
+from harness.cluster import podlogs
+from harness.cluster.kubeconfig import (
     KubeconfigEntry,
     read_kubeconfig,
     write_kubeconfig,
@@ -50,14 +51,14 @@ def test_cri_lines_parse_and_plain_lines_pass_through() -> None:
 
 
 def test_timestamps_print_like_go_rfc3339nano() -> None:
-    assert podlogs.format_timestamp(datetime(2024, 5, 1, 10, 0, 0, 120000, UTC)) == (
+    assert format_nano(datetime(2024, 5, 1, 10, 0, 0, 120000, UTC)) == (
         "2024-05-01T10:00:00.12Z"
     )
     assert (
-        podlogs.format_timestamp(datetime(2024, 5, 1, 10, 0, 0, 0, UTC)) == "2024-05-01T10:00:00Z"
+        format_nano(datetime(2024, 5, 1, 10, 0, 0, 0, UTC)) == "2024-05-01T10:00:00Z"
     )
     stamp = datetime(2024, 5, 1, 10, 0, 0, 5, UTC)
-    assert podlogs.parse_timestamp(podlogs.format_timestamp(stamp)) == stamp
+    assert parse_nano(format_nano(stamp)) == stamp
 
 
 def test_tail_reads_backwards_and_cursor_waits_for_complete_lines(tmp_path: Path) -> None:
@@ -695,7 +696,7 @@ def test_logs_tail_previous_and_timestamps(api: Api) -> None:
         "GET", f"{NS}/pods/logs-1/log?container=app&timestamps=true&tailLines=1"
     )
     stamp, _, text = body.partition(b" ")
-    assert text == b"line 4\n" and podlogs.parse_timestamp(stamp.decode())
+    assert text == b"line 4\n" and parse_nano(stamp.decode())
     assert api.request("GET", f"{NS}/pods/logs-1/log?limitBytes=3")[2] == b"lin"
 
 

@@ -37,9 +37,9 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from harness.cluster.simulator.apierrors import ApiError
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.registry import Registry, ResourceType
 from harness.cluster.simulator.store import Store, WatchEvent
+from harness.timescale import TimeScale
 
 __all__ = [
     "CONFLICT_RETRY",

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.strategy import semantic_equal
+from harness.timescale import TimeScale
 
 __all__ = [
     "AVAILABLE",

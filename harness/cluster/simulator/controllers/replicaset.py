@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Final
 
 from harness.cluster.simulator.apierrors import ApiError
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers import deployment_util as util
 from harness.cluster.simulator.controllers.base import (
     ControllerContext,
@@ -31,6 +30,7 @@ from harness.cluster.simulator.controllers.deployment_util import Obj
 from harness.cluster.simulator.registry import ResourceType
 from harness.cluster.simulator.selectors import LabelSelector
 from harness.cluster.simulator.store import WatchEvent
+from harness.timescale import TimeScale
 
 __all__ = ["BURST_REPLICAS", "ReplicaSetController", "ReplicaSetSyncError"]
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers.base import ControllerContext
 from harness.cluster.simulator.controllers.deployment import DeploymentController
 from harness.cluster.simulator.controllers.replicaset import ReplicaSetController
 from harness.cluster.simulator.registry import Registry, ResourceType
 from harness.cluster.simulator.store import Store
+from harness.timescale import TimeScale
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 Obj = dict[str, Any]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers import deployment_util as util
+from harness.timescale import TimeScale
 
 Obj = dict[str, Any]
 TEST_TIME = datetime(2017, 2, 15, 18, 49, 0, tzinfo=UTC)

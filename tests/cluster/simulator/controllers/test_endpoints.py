@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers.base import ControllerContext
 from harness.cluster.simulator.controllers.endpoints import (
     LABEL_MANAGED_BY,
@@ -24,6 +23,7 @@ from harness.cluster.simulator.gc import GarbageCollector
 from harness.cluster.simulator.registry import Registry, ResourceType
 from harness.cluster.simulator.server import bootstrap
 from harness.cluster.simulator.store import Store
+from harness.timescale import TimeScale
 
 Obj = dict[str, Any]
 NS = "default"

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from harness.cluster.simulator.apierrors import ApiError
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers.base import ControllerContext
 from harness.cluster.simulator.controllers.events import StoreEventRecorder
 from harness.cluster.simulator.controllers.manager import ControllerManager
 from harness.cluster.simulator.registry import Registry
 from harness.cluster.simulator.server import bootstrap
 from harness.cluster.simulator.store import Store, WatchEvent
+from harness.timescale import TimeScale
 
 
 def _context() -> ControllerContext:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from harness.cluster.simulator.apierrors import ApiError
-from harness.cluster.simulator.config import TimeScale
 from harness.cluster.simulator.controllers import deployment_util as util
+from harness.timescale import TimeScale
 
 Obj = dict[str, Any]
 
