@@ -36,7 +36,7 @@ from harness.errors import (
     ServiceError,
     WorkloadFailedError,
 )
-from harness.services.base import Service
+from harness.lifecycle import Service
 from harness.topology import Topology
 
 if TYPE_CHECKING:
@@ -933,7 +933,7 @@ class _ClusterApi:
     server-side apply and reads without a kubectl process. One thread at a time."""
 
     def __init__(self, kubeconfig: Path) -> None:
-        from harness.cluster.simulator.kubeconfig import CONTEXT_NAME, read_kubeconfig
+        from harness.cluster.kubeconfig import CONTEXT_NAME, read_kubeconfig
 
         entry = read_kubeconfig(kubeconfig, CONTEXT_NAME)
         self.server = entry.server

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from harness._wait import Deadline, wait_until
 from harness.errors import ConfigurationError
+from harness.lifecycle import Lifecycle
 from harness.services.aws import AwsService
-from harness.services.base import Lifecycle
 from harness.services.postgres import PostgresService
 from harness.services.redis import RedisService
 

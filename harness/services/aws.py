@@ -17,13 +17,13 @@ import botocore.session
 from botocore.config import Config
 
 from harness._process import ManagedProcess, ServiceUser, reachable_by, service_user
-from harness._run import current_run
+from harness._reaper import owned_run
 from harness._wait import Deadline, wait_until
 from harness.backends import Backend
 from harness.errors import HarnessError, ServiceError
+from harness.lifecycle import BackendChoice, Service
 from harness.ports import claim_port
 from harness.services._docker import require_docker, wait_for_container
-from harness.services.base import BackendChoice, Service
 
 if TYPE_CHECKING:
     from mypy_boto3_kms.client import KMSClient
@@ -291,7 +291,7 @@ class LocalAws(AwsService):
         claim = claim_port(self._requested_port)
         self.on_stop(f"release port {claim.port}", claim.release)
         self._port = claim.port
-        directory = current_run().path("aws", f"{self.name}-{claim.port}")
+        directory = owned_run().path("aws", f"{self.name}-{claim.port}")
         user, self.run_as = _moto_user(directory)
         log_path = directory / "moto.log"
         with log_path.open("a") as log:
@@ -368,7 +368,7 @@ class DockerAws(AwsService):
         except ImportError:  # testcontainers before the community namespace
             from testcontainers.localstack import LocalStackContainer
 
-        run = current_run()
+        run = owned_run()
         container = LocalStackContainer(image=self.image, region_name=self.region)
         if self._token:
             container.with_env("LOCALSTACK_AUTH_TOKEN", self._token)

@@ -29,14 +29,16 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from harness import settings
 from harness._process import ManagedProcess, ServiceUser, reachable_by, service_user
-from harness._run import SCRATCH_MIN_FREE, cache_dir, current_run
-from harness._wait import Deadline, wait_until
+from harness._reaper import owned_run
+from harness._run import SCRATCH_MIN_FREE, cache_dir
+from harness._wait import Deadline, Pace, wait_until
 from harness.backends import Backend
 from harness.errors import BinaryNotFoundError, ConfigurationError, HarnessError, ServiceError
+from harness.lifecycle import BackendChoice, Lifecycle, Service
 from harness.ports import claim_port
 from harness.services._docker import container_logs, require_docker
-from harness.services.base import BackendChoice, Lifecycle, Service
 
 __all__ = [
     "FAST_SETTINGS",
@@ -55,8 +57,8 @@ __all__ = [
     "unique_database_name",
 ]
 
-VERSION_ENV = "HARNESS_PG_VERSION"
-IN_MEMORY_ENV = "HARNESS_PG_IN_MEMORY"
+VERSION_ENV = settings.PG_VERSION.name
+IN_MEMORY_ENV = settings.PG_IN_MEMORY.name
 
 #: Versioned install folders searched after PATH; the newest version found wins.
 SEARCH_PATTERNS: tuple[str, ...] = (
@@ -88,7 +90,7 @@ FAST_SETTINGS: Mapping[str, str] = {
 
 _CACHE_FORMAT = 1  # bump when what goes into a cached cluster changes
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS; keep a margin
-_READY_POLL = {"interval": 0.005, "max_interval": 0.05}
+_READY_POLL: Pace = {"interval": 0.005, "max_interval": 0.05}
 _READY_HINT = "the log below usually says why (a bad setting, a full disk, a permission problem)"
 
 
@@ -162,15 +164,7 @@ def _install_hint(major: int | None) -> str:
 def _wanted_version(version: int | None) -> int | None:
     if version is not None:
         return int(version)
-    raw = os.environ.get(VERSION_ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw.split(".")[0])
-    except ValueError:
-        raise ConfigurationError(
-            f"{VERSION_ENV}={raw!r} is not a PostgreSQL major version (for example 15)"
-        ) from None
+    return settings.pg_version()
 
 
 def find_postgres(
@@ -561,8 +555,7 @@ class _Places:
 def _memory_wanted(wanted: bool | None) -> bool | None:
     """in_memory, else HARNESS_PG_IN_MEMORY; None means "where the run has a tmpfs scratch"."""
     if wanted is None:
-        raw = os.environ.get(IN_MEMORY_ENV, "").strip().lower()
-        wanted = None if raw in ("", "auto") else raw not in ("0", "false", "no", "off")
+        wanted = settings.pg_in_memory()
     return wanted
 
 
@@ -573,7 +566,7 @@ def _places(user: ServiceUser | None, in_memory: bool | None) -> _Places:
     Copying a cluster onto a disk that other tests are writing to took 0.1-0.3 s here; onto
     tmpfs it takes 0.03-0.05 s, and teardown does not wait for the disk either.
     """
-    run = current_run()
+    run = owned_run()
     cache = cache_dir() / "postgres"
     instances = run.path("postgres")
     if user is not None and not reachable_by(instances.resolve(), user):
@@ -600,7 +593,7 @@ def _places(user: ServiceUser | None, in_memory: bool | None) -> _Places:
 def _tool_env(user: ServiceUser | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     # A caller's PGHOST, PGPORT or PGDATA must not send our tools somewhere else.
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    env.update(current_run().tag_env())
+    env.update(owned_run().tag_env())
     if user is not None:
         env.update(HOME=user.home or "/", USER=user.name, LOGNAME=user.name)
     env.update(extra or {})

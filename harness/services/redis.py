@@ -16,14 +16,15 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from harness import settings
 from harness._process import ManagedProcess, ServiceUser, reachable_by, service_user
-from harness._run import current_run
+from harness._reaper import owned_run
 from harness._wait import Deadline, wait_until
 from harness.backends import Backend
 from harness.errors import BinaryNotFoundError, ConfigurationError, HarnessError
+from harness.lifecycle import BackendChoice, Lifecycle, Service
 from harness.ports import claim_port
 from harness.services._docker import require_docker, wait_for_container
-from harness.services.base import BackendChoice, Lifecycle, Service
 
 if TYPE_CHECKING:
     from testcontainers.community.redis import RedisContainer
@@ -38,7 +39,7 @@ __all__ = [
     "redis_url",
 ]
 
-REDIS_SERVER_ENV = "HARNESS_REDIS_SERVER"
+REDIS_SERVER_ENV = settings.REDIS_SERVER.name
 DEFAULT_IMAGE = "redis:7-alpine"
 _CONTAINER_PORT = 6379
 _DEFAULT_HZ = 10
@@ -52,7 +53,7 @@ ConfigValue = str | int
 
 def find_redis_server() -> str:
     """The redis-server binary: HARNESS_REDIS_SERVER when set, else the one on PATH."""
-    override = os.environ.get(REDIS_SERVER_ENV)
+    override = settings.redis_server_override()
     if override:
         found = shutil.which(override)
         if found is None:
@@ -295,7 +296,7 @@ class LocalRedis(RedisService):
         self.on_stop(f"release port {claim.port}", claim.release)
         self._port = claim.port
         # The port keeps directories of successive instances apart, and their log tails.
-        run_directory = current_run().path("redis", f"{self.name}-{claim.port}")
+        run_directory = owned_run().path("redis", f"{self.name}-{claim.port}")
         user = service_user()
         directory = self._server_directory(run_directory, user)
         self.directory = directory
@@ -449,7 +450,7 @@ class DockerRedis(RedisService):
         except ImportError:  # testcontainers before the community namespace
             from testcontainers.redis import RedisContainer
 
-        run = current_run()
+        run = owned_run()
         container = RedisContainer(self.image, port=_CONTAINER_PORT, password=self.password)
         container.with_command(self._command())
         container.with_env("HARNESS_RUN_ID", run.id)
