@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import os
 
+from harness import settings
 from harness.errors import UnknownBackendError
 
 __all__ = ["Backend", "resolve_backend"]
 
-BACKEND_ENV = "HARNESS_BACKEND"
+BACKEND_ENV = settings.BACKEND.name
 
 
 class Backend(enum.Enum):
@@ -24,7 +24,7 @@ def resolve_backend(name: str | Backend | None = None) -> Backend:
     """`name`, else HARNESS_BACKEND, else local. Unknown names are an error, never a guess."""
     if isinstance(name, Backend):
         return name
-    chosen = name if name is not None else os.environ.get(BACKEND_ENV, Backend.LOCAL.value)
+    chosen = name if name is not None else settings.backend_name() or Backend.LOCAL.value
     try:
         return Backend(chosen.strip().lower())
     except ValueError:

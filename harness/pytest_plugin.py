@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness import settings
 from harness.backends import BACKEND_ENV, Backend, resolve_backend
 from harness.errors import NoEnvironmentError, UnknownBackendError
 
@@ -111,7 +112,7 @@ def _attach(config: pytest.Config, given: str) -> AttachedEnvironment:
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Leftovers of runs whose owner died (a SIGKILLed pytest) are cleaned once, by the
     # controller, before any worker claims ports.
-    if hasattr(session.config, "workerinput") or os.environ.get("HARNESS_SKIP_STALE_CLEANUP"):
+    if hasattr(session.config, "workerinput") or settings.skip_stale_cleanup():
         return
     from harness._reaper import reap_stale
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import yaml
 
+from harness import settings
 from harness.deploy._kube import JSON, KubeApi, KubeApiError
 from harness.deploy.rollout import owned_replica_sets, selector_string
 
 __all__ = ["REPORTS_ENV", "DiagnosticsReport", "collect_diagnostics", "report_directory"]
 
-REPORTS_ENV = "HARNESS_REPORTS_DIR"
+REPORTS_ENV = settings.REPORTS_DIR.name
 _counter = itertools.count(1)
 
 
@@ -34,7 +35,7 @@ def _slug(text: str) -> str:
 def report_directory(root: Path | None = None, name: str | None = None) -> Path:
     """`root/name`: root from the argument, $HARNESS_REPORTS_DIR or ./reports; name from the
     argument, the current pytest test (its node id without the phase) or 'run-<pid>'."""
-    base = Path(root) if root is not None else Path(os.environ.get(REPORTS_ENV) or "reports")
+    base = Path(root) if root is not None else settings.reports_root()
     if name is None:
         current = os.environ.get("PYTEST_CURRENT_TEST", "")
         current = re.sub(r" \((setup|call|teardown)\)$", "", current)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import importlib.metadata
-import os
 import re
 import shutil
 import subprocess
@@ -16,11 +15,12 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import settings
 from harness.load.errors import K6NotFoundError
 
 __all__ = ["K6_ENV", "MIN_K6", "K6Binary", "K6Source", "find_k6", "k6_version"]
 
-K6_ENV = "HARNESS_K6"
+K6_ENV = settings.K6.name
 #: the web dashboard's HTML export and K6_WEB_DASHBOARD_PORT=-1 need 0.49; verified on 1.1.0
 MIN_K6 = (0, 49)
 _VERSION = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)")
@@ -90,7 +90,7 @@ def find_k6(minimum: tuple[int, int] = MIN_K6) -> K6Binary:
     searched.append(f"PATH ({on_path})" if on_path else "PATH")
     if on_path:
         candidates.append((Path(on_path), K6Source.PATH))
-    override = os.environ.get(K6_ENV)
+    override = settings.k6_override()
     if override:
         searched.append(f"{K6_ENV}={override}")
         resolved = shutil.which(override)

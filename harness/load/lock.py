@@ -10,27 +10,26 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import settings
 from harness._wait import Deadline, wait_until
 from harness.errors import ReadinessTimeout
 
 __all__ = ["LOCK_ENV", "MeasurementLock", "exclusive_measurement", "lock_path"]
 
-LOCK_ENV = "HARNESS_LOAD_LOCK"
+LOCK_ENV = settings.LOAD_LOCK.name
 DEFAULT_LOCK_TIMEOUT = 900.0
 
 
 def lock_path() -> Path:
     """$HARNESS_LOAD_LOCK, else harness-load.lock in the system's temporary directory:
     machine-wide on purpose (not under HARNESS_HOME, which tests may point elsewhere)."""
-    override = os.environ.get(LOCK_ENV)
-    return Path(override) if override else Path(tempfile.gettempdir()) / "harness-load.lock"
+    return settings.load_lock_path()
 
 
 @dataclass
