@@ -23,7 +23,9 @@ from pathlib import Path
 
 import psutil
 
-from harness._run import current_run
+from harness import settings
+from harness._reaper import owned_run
+from harness._run import record_pid
 from harness.errors import BinaryNotFoundError, ServiceError
 
 __all__ = [
@@ -31,8 +33,6 @@ __all__ = [
     "ServiceUser",
     "reachable_by",
     "read_tail",
-    "record_pid",
-    "recorded_processes",
     "service_user",
 ]
 
@@ -51,7 +51,7 @@ def service_user(preferred: Sequence[str] = ("postgres", "nobody")) -> ServiceUs
     """None when we are not root (servers then run as ourselves); else the first account found."""
     if os.geteuid() != 0:
         return None
-    override = os.environ.get("HARNESS_SERVICE_USER")
+    override = settings.service_user_override()
     for name in ([override] if override else []) + list(preferred):
         try:
             entry = pwd.getpwnam(name)
@@ -97,32 +97,6 @@ def read_tail(path: Path, lines: int = 20, max_bytes: int = 16384) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def record_pid(pid: int) -> Path | None:
-    """Note a started process in the run directory. Servers that rewrite their process
-    title (redis, postgres) can clobber /proc/<pid>/environ and with it the run tag; the
-    reaper then still finds them by this record (pid plus start time, against pid reuse)."""
-    try:
-        started = psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-    record = current_run().path("pids") / str(pid)
-    record.write_text(f"{started:.2f}")
-    return record
-
-
-def recorded_processes(run_directory: Path) -> list[psutil.Process]:
-    """The still-running processes recorded by `record_pid` in a run directory."""
-    found = []
-    for record in (run_directory / "pids").glob("*"):
-        try:
-            process = psutil.Process(int(record.name))
-            if f"{process.create_time():.2f}" == record.read_text().strip():
-                found.append(process)
-        except (ValueError, OSError, psutil.Error):
-            continue
-    return found
-
-
 _live: weakref.WeakSet[ManagedProcess] = weakref.WeakSet()
 _live_lock = threading.Lock()
 
@@ -161,7 +135,8 @@ class ManagedProcess:
             raise RuntimeError(f"{self.name} was already started")
         env = dict(os.environ)
         env.update(self.extra_env)
-        env.update(current_run().tag_env())
+        run = owned_run()
+        env.update(run.tag_env())
         if self.user is not None:
             env.update(HOME=self.user.home or "/", USER=self.user.name, LOGNAME=self.user.name)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +159,7 @@ class ManagedProcess:
         finally:
             log.close()
         self.started_at = time.monotonic()
-        self._record = record_pid(self._popen.pid)
+        self._record = record_pid(run, self._popen.pid)
         with _live_lock:
             _live.add(self)
         return self

@@ -13,31 +13,54 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psutil
 
-from harness._process import recorded_processes
+from harness import settings
 from harness._run import (
     RUN_ID_ENV,
     RUN_OWNER_ENV,
+    Run,
+    current_run,
     owner_alive,
     read_owner,
+    recorded_processes,
     remove_tree,
     run_directories,
     scratch_root,
 )
 from harness.ports import claim_locks
 
-if TYPE_CHECKING:
-    from harness._run import Run
-
-__all__ = ["CleanupReport", "reap_run", "reap_stale", "start_reaper", "tagged_processes"]
+__all__ = [
+    "CleanupReport",
+    "owned_run",
+    "reap_run",
+    "reap_stale",
+    "start_reaper",
+    "tagged_processes",
+]
 
 _pipe_write_end: int | None = None
+_guarded: set[str] = set()
+_guard_lock = threading.Lock()
+
+
+def owned_run() -> Run:
+    """This process' run, guarded: the first call for a run this process owns starts its
+    reaper (unless HARNESS_NO_REAPER=1). A run joined from a parent is its parent's to guard.
+    Everything that starts a process or writes run data asks for the run here."""
+    run = current_run()
+    if not run.owned_here or settings.reaper_disabled():
+        return run
+    with _guard_lock:
+        if run.id not in _guarded:
+            start_reaper(run)
+            _guarded.add(run.id)
+    return run
 
 
 def start_reaper(run: Run) -> None:

@@ -1,7 +1,9 @@
-"""The run: one harness-owning process, its id, its state directory and its owner tag.
+"""The run: one harness-owning process, its id, its state directories, its owner tag and the
+records of the processes it started.
 
 Every process the harness starts carries HARNESS_RUN_ID and HARNESS_RUN_OWNER in its
-environment, so leftovers of a dead run can be found and reaped even after a crash.
+environment, so leftovers of a dead run can be found and reaped even after a crash. This
+module only names and records; harness._reaper guards a run (`owned_run()`).
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from pathlib import Path
 
 import psutil
 
-RUN_ID_ENV = "HARNESS_RUN_ID"
-RUN_OWNER_ENV = "HARNESS_RUN_OWNER"
-HOME_ENV = "HARNESS_HOME"
+from harness import settings
+
+RUN_ID_ENV = settings.RUN_ID.name
+RUN_OWNER_ENV = settings.RUN_OWNER.name
+HOME_ENV = settings.HOME.name
 
 
 def state_root() -> Path:
     """Where runs, port claims and caches live: HARNESS_HOME, else ~/.cache/harness, or
     /var/tmp/harness for root (whose home the unprivileged server user cannot enter)."""
-    override = os.environ.get(HOME_ENV)
-    if override:
-        root = Path(override)
+    override = settings.state_root_override()
+    if override is not None:
+        root = override
     elif os.geteuid() == 0:
         # Servers drop to an unprivileged user, which cannot enter root's 0700 home.
         root = Path("/var/tmp/harness")
@@ -141,7 +145,8 @@ _lock = threading.Lock()
 
 
 def current_run() -> Run:
-    """The run of this process, created (with its directory and reaper) on first use."""
+    """The run of this process, created (with its directory) on first use. Nothing guards it
+    yet: a caller that starts processes or writes data asks harness._reaper.owned_run()."""
     global _current
     with _lock:
         if _current is not None and _current.owned_here and not _owner_is_me(_current.owner):
@@ -156,9 +161,9 @@ def _owner_is_me(token: str) -> bool:
 
 
 def _make_run() -> Run:
-    inherited_id = os.environ.get(RUN_ID_ENV)
-    inherited_owner = os.environ.get(RUN_OWNER_ENV)
-    if inherited_id and inherited_owner and owner_alive(inherited_owner):
+    inherited = settings.inherited_run()
+    if inherited is not None and owner_alive(inherited[1]):
+        inherited_id, inherited_owner = inherited
         directory = runs_dir() / inherited_id
         directory.mkdir(exist_ok=True)
         return Run(inherited_id, inherited_owner, directory, owned_here=False)
@@ -168,12 +173,7 @@ def _make_run() -> Run:
     directory.mkdir(mode=0o755)
     directory.chmod(0o755)
     (directory / "owner.json").write_text(json.dumps({"run_id": run_id, "owner": owner}))
-    run = Run(run_id, owner, directory, owned_here=True)
-    if os.environ.get("HARNESS_NO_REAPER") != "1":
-        from harness import _reaper  # import here: the reaper module imports this one
-
-        _reaper.start_reaper(run)
-    return run
+    return Run(run_id, owner, directory, owned_here=True)
 
 
 def read_owner(run_directory: Path) -> str | None:
@@ -187,3 +187,29 @@ def read_owner(run_directory: Path) -> str | None:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def record_pid(run: Run, pid: int) -> Path | None:
+    """Note a started process in the run directory. Servers that rewrite their process
+    title (redis, postgres) can clobber /proc/<pid>/environ and with it the run tag; the
+    reaper then still finds them by this record (pid plus start time, against pid reuse)."""
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+    record = run.path("pids") / str(pid)
+    record.write_text(f"{started:.2f}")
+    return record
+
+
+def recorded_processes(run_directory: Path) -> list[psutil.Process]:
+    """The still-running processes recorded by `record_pid` in a run directory."""
+    found = []
+    for record in (run_directory / "pids").glob("*"):
+        try:
+            process = psutil.Process(int(record.name))
+            if f"{process.create_time():.2f}" == record.read_text().strip():
+                found.append(process)
+        except (ValueError, OSError, psutil.Error):
+            continue
+    return found
