@@ -14,15 +14,17 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness._wait import Deadline, wait_until
 from harness.errors import HarnessError
 from harness.load.errors import K6RunError
+from harness.load.k6 import K6Binary
+from harness.load.lock import MeasurementLock
 from harness.load.process import (
     EXIT_EXTERNAL_ABORT,
     EXIT_OK,
@@ -30,12 +32,37 @@ from harness.load.process import (
     K6Process,
 )
 from harness.load.result import LoadResult, MachineLoad
-from harness.load.runner import probe_target
 
-if TYPE_CHECKING:
-    from harness.load.runner import K6Run
+__all__ = ["BackgroundLoad", "BackgroundReport", "MeasuredRun", "RequestSample", "WindowReport"]
 
-__all__ = ["BackgroundLoad", "BackgroundReport", "RequestSample", "WindowReport"]
+
+class MeasuredRun(Protocol):
+    """The phases of a k6 run that a background load walks (K6Run is one): prepare, start
+    k6, then turn its exit into a LoadResult; the run's lock keeps measurements apart."""
+
+    name: str
+    script: Path
+    lock: MeasurementLock
+
+    @property
+    def target_url(self) -> str: ...
+    @property
+    def report_dir(self) -> Path: ...
+    @property
+    def log_path(self) -> Path: ...
+    def prepare(self, extra_files: Sequence[Path] = ()) -> K6Binary: ...
+    def start_k6(
+        self, binary: K6Binary, *, extra_args: Sequence[str] = (), label: str = ""
+    ) -> K6Process: ...
+    def result(
+        self,
+        process: K6Process,
+        code: int,
+        started_at: dt.datetime,
+        machine: MachineLoad,
+        lock_wait: float,
+        accept: Sequence[int] = ...,
+    ) -> LoadResult: ...
 
 
 @dataclass(frozen=True)
@@ -128,7 +155,9 @@ class BackgroundLoad:
     `report`. The shape's duration bounds the load: give it more than the block needs.
     Requests are attributed by their start time (k6's sample time)."""
 
-    def __init__(self, run: K6Run, *, settle: float = 0.5, warmup_timeout: float = 15.0) -> None:
+    def __init__(
+        self, run: MeasuredRun, *, settle: float = 0.5, warmup_timeout: float = 15.0
+    ) -> None:
         self.run = run
         self.settle = settle
         self.warmup_timeout = warmup_timeout
@@ -153,22 +182,16 @@ class BackgroundLoad:
     # -- lifecycle --------------------------------------------------------------------------------
     def __enter__(self) -> BackgroundLoad:
         run = self.run
-        run._check()
-        binary = run.k6
-        run._prepare(extra_files=[self.points_path])
-        probe_target(run.target_url, run.shape.paths[0].replace("{n}", "0"), run.probe_timeout)
+        binary = run.prepare(extra_files=[self.points_path])
         self._lock_wait = run.lock.acquire(run.name)
         try:
             self._load_before = MachineLoad.sample().load_after
             self._started_at = dt.datetime.now(dt.UTC)
-            self._process = K6Process(
+            self._process = run.start_k6(
                 binary,
-                run.wrapper_path,
-                env=run.k6_env(),
-                log_path=run.log_path,
                 extra_args=["--out", f"json={self.points_path}"],
                 label=f"k6 {run.name} (background)",
-            ).start()
+            )
             self._wait_for_traffic(self._process)
         except BaseException:
             if self._process is not None:
@@ -251,7 +274,7 @@ class BackgroundLoad:
             run.lock.release()
         if exc is not None:
             return  # the block's own error matters more than the load's figures
-        result = run._result(
+        result = run.result(
             process,
             code if code is not None else -9,
             self._started_at,

@@ -16,11 +16,13 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from harness import settings
 from harness._wait import Deadline
 from harness.errors import ConfigurationError
+from harness.load.background import BackgroundLoad
 from harness.load.errors import (
     K6RunError,
     K6ScriptError,
@@ -44,12 +46,9 @@ from harness.load.result import LoadResult, MachineLoad, SummaryError, Verdict, 
 from harness.load.shape import LoadShape
 from harness.load.thresholds import Threshold
 
-if TYPE_CHECKING:
-    from harness.load.background import BackgroundLoad
-
 __all__ = ["REPORTS_ENV", "SCRIPTS_DIR", "K6Run", "LoadTarget", "default_report_dir"]
 
-REPORTS_ENV = "HARNESS_REPORTS_DIR"  # the same variable as harness.deploy's
+REPORTS_ENV = settings.REPORTS_DIR.name
 #: the repository's k6 scripts; a script given by bare name is looked up here
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "k6"
 #: k6 needs a moment to start and to write its summary and report after the load ends
@@ -70,7 +69,7 @@ class LoadTarget(Protocol):
 
 def default_report_dir(name: str) -> Path:
     """reports/<name>/ under the working directory (or $HARNESS_REPORTS_DIR/<name>/)."""
-    root = Path(os.environ.get(REPORTS_ENV) or "reports")
+    root = settings.reports_root()
     return (root / _slug(name)).resolve()
 
 
@@ -258,39 +257,48 @@ class K6Run:
         env.update(self.extra_env)
         return env
 
-    def _check(self) -> None:
+    # -- the phases of a run (run() and BackgroundLoad walk them in order) ---------------------
+    def prepare(self, extra_files: Sequence[Path] = ()) -> K6Binary:
+        """Everything before k6 starts: the target is a loopback address, a gate runs at time
+        scale 1.0, the k6 binary is found, stale outputs (and `extra_files`) are removed, the
+        wrapper script is written and the target answers. Returns the k6 to run."""
         if not self.allow_remote:
             check_loopback(self.target_url)
         gated = self.gate is not None or bool(self.extra_thresholds)
         if gated and self.time_scale != 1.0 and not self.allow_time_scale:
             raise TimeScaleError(self.name, self.time_scale)
-
-    def _prepare(self, extra_files: Sequence[Path] = ()) -> None:
+        binary = self.k6
         self.report_dir.mkdir(parents=True, exist_ok=True)
         for stale in (self.summary_path, self.html_path, self.log_path, *extra_files):
             stale.unlink(missing_ok=True)
         (self.report_dir / "result.json").unlink(missing_ok=True)
         write_wrapper(self.wrapper_path, self.script, self.thresholds, self.summary_path)
+        probe_target(self.target_url, self.shape.paths[0].replace("{n}", "0"), self.probe_timeout)
+        return binary
+
+    def start_k6(
+        self, binary: K6Binary, *, extra_args: Sequence[str] = (), label: str = ""
+    ) -> K6Process:
+        """k6 started on the wrapper script, its output in the run's log."""
+        return K6Process(
+            binary,
+            self.wrapper_path,
+            env=self.k6_env(),
+            log_path=self.log_path,
+            extra_args=list(extra_args),
+            label=label or f"k6 {self.name}",
+        ).start()
 
     # -- a measured run -------------------------------------------------------------------------
     def run(self) -> LoadResult:
         """Run k6 to the end of its duration. A crossed threshold (exit 99) is a result with
         verdict FAILED; k6 refusing the script is K6ScriptError; anything else K6RunError."""
-        self._check()
-        binary = self.k6
-        self._prepare()
-        probe_target(self.target_url, self.shape.paths[0].replace("{n}", "0"), self.probe_timeout)
+        binary = self.prepare()
         lock_wait = self.lock.acquire(self.name)
         try:
             load_before = MachineLoad.sample().load_after
             started_at = dt.datetime.now(dt.UTC)
-            process = K6Process(
-                binary,
-                self.wrapper_path,
-                env=self.k6_env(),
-                log_path=self.log_path,
-                label=f"k6 {self.name}",
-            ).start()
+            process = self.start_k6(binary)
             code = process.wait(self.hard_timeout)
             if code is None:
                 process.interrupt(_STOP_GRACE)
@@ -305,9 +313,9 @@ class K6Run:
             machine = MachineLoad.sample(load_before)
         finally:
             self.lock.release()
-        return self._result(process, code, started_at, machine, lock_wait)
+        return self.result(process, code, started_at, machine, lock_wait)
 
-    def _result(
+    def result(
         self,
         process: K6Process,
         code: int,
@@ -316,6 +324,8 @@ class K6Run:
         lock_wait: float,
         accept: Sequence[int] = (EXIT_OK, EXIT_THRESHOLDS_FAILED),
     ) -> LoadResult:
+        """The LoadResult of an ended k6 (exit `code`), saved as result.json; a refused script
+        is K6ScriptError, an exit code outside `accept` or an unusable summary K6RunError."""
         if code in (EXIT_SCRIPT_EXCEPTION, EXIT_INVALID_CONFIG):
             raise K6ScriptError(
                 script=str(self.script),
@@ -378,8 +388,6 @@ class K6Run:
     # -- load in the background -----------------------------------------------------------------
     def background(self, *, settle: float = 0.5, warmup_timeout: float = 15.0) -> BackgroundLoad:
         """A context manager keeping this load up while the block runs; see BackgroundLoad."""
-        from harness.load.background import BackgroundLoad
-
         return BackgroundLoad(self, settle=settle, warmup_timeout=warmup_timeout)
 
 
