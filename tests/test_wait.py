@@ -71,3 +71,56 @@ def test_deadline_is_shared_not_added() -> None:
     with pytest.raises(ReadinessTimeout) as second:
         wait_until(lambda: None, deadline=deadline, service="b", endpoint="e", condition="c")
     assert second.value.waited < 1.0
+
+
+def test_in_a_row_needs_an_unbroken_streak() -> None:
+    from harness._wait import poll
+
+    answers = iter([True, True, False, True, True, True, False])
+    outcome = poll(lambda: next(answers), deadline=Deadline.after(2), interval=0.001, in_a_row=3)
+    assert outcome.done and outcome.attempts == 6
+
+
+def test_an_error_breaks_a_streak_and_is_kept() -> None:
+    from harness._wait import poll
+
+    def check() -> bool:
+        step = next(steps)
+        if step == "boom":
+            raise ConnectionError("refused")
+        return step == "ok"
+
+    steps = iter(["ok", "boom", "ok", "ok"])
+    outcome = poll(check, deadline=Deadline.after(2), interval=0.001, in_a_row=2)
+    assert outcome.done and outcome.attempts == 4
+    assert outcome.last_error == "ConnectionError: refused"
+
+
+def test_poll_reports_a_missed_deadline_without_raising() -> None:
+    from harness._wait import poll
+
+    outcome = poll(lambda: None, deadline=Deadline.after(0.05), interval=0.01)
+    assert not outcome.done and outcome.value is None and outcome.attempts >= 2
+    assert outcome.waited >= 0.05
+
+
+def test_fatal_errors_end_the_wait_at_once() -> None:
+    class Broken(Exception):
+        pass
+
+    calls = []
+
+    def check() -> None:
+        calls.append(1)
+        raise Broken("image not mapped")
+
+    with pytest.raises(Broken):
+        wait_until(
+            check,
+            deadline=Deadline.after(5),
+            service="s",
+            endpoint="e",
+            condition="c",
+            fatal=(Broken,),
+        )
+    assert len(calls) == 1
