@@ -26,6 +26,7 @@ import psutil
 from harness import settings
 from harness._reaper import owned_run
 from harness._run import record_pid
+from harness._wait import Deadline, poll
 from harness.errors import BinaryNotFoundError, ServiceError
 
 __all__ = [
@@ -236,24 +237,25 @@ def _group_members(pgid: int) -> list[int]:
 
 def _exits_within(pid: int, timeout: float) -> bool:
     """Whether our child `pid` has exited (now or within `timeout`), without reaping it."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def exited() -> bool:
         try:
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
+            return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:
             return True  # reaped already (by Popen.poll): it has exited
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
+
+    return poll(exited, deadline=Deadline.after(timeout), interval=0.01, max_interval=0.01).done
 
 
 def _wait_group_gone(pgid: int, timeout: float) -> None:
     """Wait (bounded) until no live process is left in the group: SIGKILL is delivered
     asynchronously, and callers count on nothing of theirs running once stop() returns."""
-    deadline = time.monotonic() + timeout
-    while _group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    poll(
+        lambda: not _group_members(pgid),
+        deadline=Deadline.after(timeout),
+        interval=0.01,
+        max_interval=0.01,
+    )
 
 
 def stop_all(timeout: float = 5.0) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from harness._run import owner_token
 from harness.errors import PortError
 from harness.ports import claim_port, port_is_free
 
@@ -53,7 +56,15 @@ def test_claims_of_a_dead_process_are_taken_over(tmp_path: Path) -> None:
     code = "from harness.ports import claim_port; print(claim_port().port)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     port = int(out.stdout)
-    claim_port(port).release()  # the claimant exited without releasing
+    lock = Path(tempfile.gettempdir()) / "harness-claims" / "ports" / f"127.0.0.1-{port}.lock"
+    assert lock.is_file()  # the claimant exited without releasing
+    claim = claim_port(port)
+    try:
+        assert claim.port == port
+        assert lock.read_text() == owner_token(os.getpid())  # the claim is ours now
+    finally:
+        claim.release()
+    assert not lock.exists()
 
 
 def test_parallel_processes_never_share_a_port() -> None:

@@ -22,18 +22,12 @@ from harness.load.thresholds import Threshold
 
 __all__ = ["K6Process", "write_wrapper"]
 
-#: k6's exit codes (k6/errext/exitcodes): what the harness does with each
+#: the k6 exit codes (k6/errext/exitcodes) the harness tells apart; any other is a K6RunError
 EXIT_OK = 0
 EXIT_THRESHOLDS_FAILED = 99
-EXIT_SETUP_TIMEOUT = 100
-EXIT_TEARDOWN_TIMEOUT = 101
-EXIT_GENERIC_TIMEOUT = 102
-EXIT_GENERIC_ENGINE = 103
 EXIT_INVALID_CONFIG = 104
 EXIT_EXTERNAL_ABORT = 105
-EXIT_CANNOT_START_REST_API = 106
 EXIT_SCRIPT_EXCEPTION = 107
-EXIT_SCRIPT_ABORTED = 108
 
 _WRAPPER = """\
 // Written by harness.load for one run; the harness' wrapper around {script_name}.

@@ -13,14 +13,13 @@ import json
 import os
 import re
 import socket
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from harness import settings
-from harness._wait import Deadline
+from harness._wait import Deadline, poll
 from harness.errors import ConfigurationError
 from harness.load.background import BackgroundLoad
 from harness.load.errors import (
@@ -118,22 +117,30 @@ def probe_target(url: str, path: str, timeout: float) -> float:
     connection_type = (
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
-    last_error = "no attempt"
-    while True:
+
+    def answers() -> bool:
         connection = connection_type(
             parts.hostname or "", parts.port, timeout=max(0.2, min(2.0, deadline.remaining()))
         )
         try:
             connection.request("GET", path, headers={"User-Agent": "harness-load-probe"})
             connection.getresponse().read()
-            return deadline.elapsed()
-        except (OSError, http.client.HTTPException) as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
+            return True
         finally:
             connection.close()
-        if deadline.remaining() < 0.3:
-            raise TargetUnreachableError(f"{url.rstrip('/')}{path}", deadline.elapsed(), last_error)
-        time.sleep(0.25)
+
+    # The last try starts while 0.3 s are left: a connection timeout never outlives the caller.
+    outcome = poll(
+        answers,
+        deadline=Deadline.after(max(0.0, timeout - 0.3)),
+        interval=0.25,
+        max_interval=0.25,
+    )
+    if not outcome.done:
+        raise TargetUnreachableError(
+            f"{url.rstrip('/')}{path}", deadline.elapsed(), outcome.last_error or "no attempt"
+        )
+    return deadline.elapsed()
 
 
 class K6Run:
