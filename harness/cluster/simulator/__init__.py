@@ -1,7 +1,7 @@
 """The embedded Kubernetes API simulator: a real HTTP API server whose pods are local processes.
 
 Layers, top down (nothing imports upward):
-    __main__.py / server.py   HTTP (aiohttp): auth, routing, discovery, watch streams, logs
+    __main__.py, http/        HTTP (aiohttp): auth, routing, verbs, discovery, watch, logs, start-up
     openapi.py, tables.py     documents and Table views the HTTP layer serves
     store.py, gc.py           objects, resourceVersions, watch fan-out, deletion and GC
     strategy.py, patch.py     per-kind defaulting/validation/generation; json/merge/SMP patches
