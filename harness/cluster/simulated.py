@@ -152,7 +152,7 @@ def find_kubectl(
 
 
 def _server_minor() -> tuple[int, int]:
-    from harness.cluster.simulator.server import SERVER_VERSION
+    from harness.cluster.simulator.http.discovery import SERVER_VERSION
 
     major, minor = SERVER_VERSION.lstrip("v").split(".")[:2]
     return int(major), int(minor)

@@ -19,22 +19,24 @@ import asyncio
 import contextlib
 import logging
 import signal
-import ssl
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from harness.cluster.kubeconfig import (
-    KubeconfigEntry,
-    make_serving_certificate,
-    new_token,
-    write_kubeconfig,
+from harness.apimachinery.timestamps import now
+from harness.cluster.kubeconfig import KubeconfigEntry, new_token, write_kubeconfig
+from harness.cluster.simulator.http.server import ApiServer
+from harness.cluster.simulator.http.startup import (
+    HOST,
+    ServerConfig,
+    bootstrap,
+    bound_port,
+    ready_line,
+    serving_tls,
 )
-from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
 
 if TYPE_CHECKING:
     from harness._process import ManagedProcess
@@ -45,8 +47,6 @@ if TYPE_CHECKING:
     from harness.timescale import TimeScale
 
 __all__ = ["main"]
-
-HOST = "127.0.0.1"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,12 +127,9 @@ def _controller_manager(store: Store, time_scale: TimeScale) -> ControllerManage
     from harness.cluster.simulator.controllers.namespace import NamespaceController
     from harness.cluster.simulator.controllers.replicaset import ReplicaSetController
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
-
     def context(component: str) -> ControllerContext:
-        recorder = StoreEventRecorder(store, component, clock)
-        return ControllerContext(store, store.registry, clock, time_scale, recorder)
+        recorder = StoreEventRecorder(store, component, now)
+        return ControllerContext(store, store.registry, now, time_scale, recorder)
 
     controllers: list[Controller] = [
         DeploymentController(context("deployment-controller")),
@@ -246,10 +243,7 @@ async def _serve(args: argparse.Namespace) -> int:
         shutdown_timeout=2.0,
     )
     await runner.setup()
-    certificate = make_serving_certificate(kubeconfig.parent / f"{kubeconfig.name}-pki", HOST)
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.minimum_version = ssl.TLSVersion.TLSv1_2
-    tls.load_cert_chain(certificate.cert_path, certificate.key_path)
+    tls, certificate = serving_tls(kubeconfig)
     site = web.TCPSite(runner, HOST, args.port, reuse_address=True, ssl_context=tls)
     try:
         await site.start()
@@ -266,7 +260,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     agents: ManagedProcess | None = None
     try:
-        port = _bound_port(runner, args.port)
+        port = bound_port(runner, args.port)
         url = f"https://{HOST}:{port}"
         entry = KubeconfigEntry(url, token, certificate_authority=certificate.ca_pem)
         write_kubeconfig(kubeconfig, entry)
@@ -281,7 +275,7 @@ async def _serve(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 return 2
-        print(f"simulator ready {url} kubeconfig={kubeconfig}", flush=True)
+        print(ready_line(url, kubeconfig), flush=True)
         await stop.wait()
     finally:
         if agents is not None:
@@ -298,13 +292,6 @@ async def _serve(args: argparse.Namespace) -> int:
         collector.stop()
         await runner.cleanup()
     return 0
-
-
-def _bound_port(runner: web.AppRunner, requested: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return requested
 
 
 def main(argv: Sequence[str] | None = None) -> int:

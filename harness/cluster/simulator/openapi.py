@@ -17,7 +17,7 @@ by an x-kubernetes-group-version-kind list, whose $refs resolve in components.sc
 
 Documents are cached per registry, keyed on its generation and its CRDs' content; the
 root's hash is a content hash of each document, so it changes whenever a document does.
-Built-in schemas come from kubernetes-validate (see patch.kube_definitions()).
+Built-in schemas come from kubernetes-validate (see schemas.kube_definitions()).
 """
 
 from __future__ import annotations
@@ -30,14 +30,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .patch import (
-    JSON_PATCH,
-    MERGE_PATCH,
-    STRATEGIC_MERGE_PATCH,
-    definition_name,
-    kube_definitions,
-)
+from .patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from .registry import Registry, ResourceType
+from .schemas import definition_name, kube_definitions
 
 __all__ = ["openapi_v3_document", "openapi_v3_root"]
 

@@ -178,8 +178,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     from aiohttp import web
 
     from harness.cluster.kubeconfig import KubeconfigEntry, write_kubeconfig
+    from harness.cluster.simulator.http.server import ApiServer
+    from harness.cluster.simulator.http.startup import ServerConfig, bootstrap
     from harness.cluster.simulator.registry import Registry
-    from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
     from harness.cluster.simulator.store import Store
 
     directory = tmp_path_factory.mktemp("proxy-api")

@@ -22,8 +22,9 @@ from harness.cluster.agents.scheduler import (
     pick_node,
 )
 from harness.cluster.config import ClusterConfig
+from harness.cluster.simulator.http.server import ApiServer
+from harness.cluster.simulator.http.startup import ServerConfig, bootstrap
 from harness.cluster.simulator.registry import Registry
-from harness.cluster.simulator.server import ApiServer, ServerConfig, bootstrap
 from harness.cluster.simulator.store import Store
 
 Obj = dict[str, Any]

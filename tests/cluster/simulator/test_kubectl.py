@@ -23,7 +23,7 @@ from harness.cluster.simulated import (
     find_kubectl,
     kubectl_binaries,
 )
-from harness.cluster.simulator.server import SERVER_VERSION
+from harness.cluster.simulator.http.discovery import SERVER_VERSION
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from harness.cluster.simulator.controllers.endpoints import (
 )
 from harness.cluster.simulator.controllers.events import StoreEventRecorder
 from harness.cluster.simulator.gc import GarbageCollector
+from harness.cluster.simulator.http.startup import bootstrap
 from harness.cluster.simulator.registry import Registry, ResourceType
-from harness.cluster.simulator.server import bootstrap
 from harness.cluster.simulator.store import Store
 from harness.timescale import TimeScale
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from harness.cluster.simulator.controllers.events import StoreEventRecorder
+from harness.cluster.simulator.http.startup import bootstrap
 from harness.cluster.simulator.registry import Registry
-from harness.cluster.simulator.server import bootstrap
 from harness.cluster.simulator.store import Store
 
 

@@ -16,8 +16,8 @@ from harness.cluster.simulator.apierrors import ApiError
 from harness.cluster.simulator.controllers.base import ControllerContext
 from harness.cluster.simulator.controllers.events import StoreEventRecorder
 from harness.cluster.simulator.controllers.manager import ControllerManager
+from harness.cluster.simulator.http.startup import bootstrap
 from harness.cluster.simulator.registry import Registry
-from harness.cluster.simulator.server import bootstrap
 from harness.cluster.simulator.store import Store, WatchEvent
 from harness.timescale import TimeScale
 
